@@ -1,0 +1,42 @@
+// Command tender-agent is the guest's PID 1, and a small client for it.
+//
+// One static binary plays three parts:
+//   - in the initramfs (as /init, next to /etc/tender-initramfs) it finds the
+//     boot medium, mounts the squashfs root with a tmpfs overlay and switches
+//     to it (package initramfs);
+//   - as PID 1 of the real root it runs the guest (package guest);
+//   - run by a user inside the guest it sends requests to PID 1
+//     (`tender-agent restart-docker`, `tender-agent poweroff`, `tender-agent version`).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/tenderdev/tender/agent/guest"
+	"github.com/tenderdev/tender/agent/initramfs"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	var err error
+	switch {
+	case os.Getpid() == 1 && initramfs.Active():
+		err = initramfs.Run(version)
+	case os.Getpid() == 1:
+		err = guest.Run(version)
+	default:
+		err = guest.Client(version, args[1:], os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tender-agent: %v\n", err)
+		return 1
+	}
+	return 0
+}

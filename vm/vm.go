@@ -1,0 +1,88 @@
+// Package vm defines what tender needs from a hypervisor: a small Driver
+// interface, the machine states, and the errors drivers return. Drivers live
+// in vm/qemu and vm/virtualbox; nothing here names either of them.
+package vm
+
+import (
+	"context"
+	"errors"
+)
+
+// State is what a machine is doing, in the words `tender status` prints.
+type State string
+
+const (
+	NotCreated State = "not-created"
+	Stopped    State = "stopped"
+	Starting   State = "starting"
+	Running    State = "running"
+	Paused     State = "paused"
+	Saved      State = "saved"
+	Aborted    State = "aborted" // the hypervisor died without a clean shutdown
+)
+
+// Errors drivers return, to be tested with errors.Is.
+var (
+	ErrNotSupported = errors.New("not supported by this driver")
+	ErrNotRunning   = errors.New("machine is not running")
+	ErrNotFound     = errors.New("machine does not exist in the hypervisor")
+)
+
+// Share is a host folder offered to the guest.
+type Share struct {
+	HostPath string
+	Tag      string // 9p mount tag or VirtualBox share name
+	ReadOnly bool
+}
+
+// Spec is everything a driver needs to create and boot one machine. Paths are
+// absolute. The driver keeps its own runtime files (pidfile, QMP socket, …)
+// under Dir.
+type Spec struct {
+	Name       string // machine name, e.g. "default"
+	Dir        string // the machine directory, TENDER_HOME/machines/NAME
+	ISO        string // boot image
+	Disk       string // data disk image, already holding the userdata tar
+	CPUs       int
+	MemoryMiB  int
+	SSHPort    int // host port on 127.0.0.1 forwarded to guest 22
+	DockerPort int // host port on 127.0.0.1 forwarded to guest 2376
+	SerialLog  string
+	Shares     []Share
+	Arch       string // "amd64" or "arm64"
+}
+
+// Driver boots machines on one hypervisor.
+//
+// Contracts: every method is safe to call in any state and reports the state
+// problem as an error rather than panicking. Create on an existing machine
+// returns nil. Start on a running machine returns nil. Stop(force=false)
+// presses the ACPI power button and returns without waiting; callers poll
+// State. Stop(force=true) ends the VM at once. Delete removes only what the
+// driver registered or created, never the machine directory itself. State is
+// quick: it must not start other programs where a pid or socket check can
+// answer (shellinit and status call it on every shell start).
+type Driver interface {
+	Name() string
+	Create(ctx context.Context, s Spec) error
+	Start(ctx context.Context, s Spec) error
+	Stop(ctx context.Context, s Spec, force bool) error
+	Delete(ctx context.Context, s Spec) error
+	State(ctx context.Context, s Spec) (State, error)
+}
+
+// Resetter hard-reboots a running machine.
+type Resetter interface {
+	Reset(ctx context.Context, s Spec) error
+}
+
+// Saver suspends a running machine to disk; Start resumes it.
+type Saver interface {
+	Save(ctx context.Context, s Spec) error
+}
+
+// Forwarder adds and removes 127.0.0.1 port forwards on a running machine.
+type Forwarder interface {
+	Forward(ctx context.Context, s Spec, proto string, hostPort, guestPort int) error
+	Unforward(ctx context.Context, s Spec, proto string, hostPort int) error
+}
