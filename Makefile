@@ -33,3 +33,6 @@ test: deps lint iso build
 
 clean:
 	rm -rf bin out
+
+up: deps build iso
+	./scripts/make-up.sh

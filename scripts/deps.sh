@@ -27,6 +27,9 @@ want openssh-client ssh
 want curl curl
 want sshpass sshpass
 want hyperfine hyperfine
+want zsh zsh
+want fish fish
+want tcsh tcsh
 want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want docker.io docker
 

@@ -1,18 +1,212 @@
 // Package guest is the agent as PID 1 of the real root: it sets the machine
 // up, runs sshd and dockerd, and shuts down cleanly on the power button.
+//
+// Boot, in order and in parallel where safe:
+//
+//	mounts → modules ─┬─ network (DHCP on every NIC with carrier)
+//	                  ├─ power button watcher, control socket
+//	                  └─ data disk → hostname, keys → sshd
+//	                                                → dockerd → ready
+//
+// Every program the agent starts goes through procTable, because PID 1 must
+// reap orphans and that would otherwise steal exit statuses.
 package guest
 
 import (
+	"context"
 	"errors"
-	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
+
+// Phase names printed as "tender-agent: phase NAME SECONDS"; the benchmark
+// reads them.
+const (
+	PhaseAgentStart    = "agent-start"
+	PhaseModulesLoaded = "modules-loaded"
+	PhaseNetworkUp     = "network-up"
+	PhaseDiskMounted   = "disk-mounted"
+	PhaseSSHDStarted   = "sshd-started"
+	PhaseDockerdReady  = "dockerd-ready"
+)
+
+// ReadyLine is printed once, alone on its line, when dockerd answers.
+const ReadyLine = Prefix + "ready"
+
+type agent struct {
+	version string
+	log     *logger
+	procs   *procTable
+
+	ctx    context.Context // cancelled when shutdown starts
+	cancel context.CancelFunc
+
+	shutdownOnce sync.Once
+	shutdownReq  chan string
+
+	mu      sync.Mutex
+	sshd    *service
+	dockerd *service
+}
 
 // Run runs the guest until power-off. It returns only on failure.
 func Run(version string) error {
-	return errors.New("guest stage: not built yet")
+	mountErr := mountEarly()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &agent{
+		version:     version,
+		log:         newLogger(),
+		procs:       newProcTable(),
+		ctx:         ctx,
+		cancel:      cancel,
+		shutdownReq: make(chan string, 1),
+	}
+	a.phase(PhaseAgentStart)
+	a.log.Logf("tender-agent %s", version)
+	if mountErr != nil {
+		a.log.Printf("%v", mountErr)
+	}
+	go a.procs.reapLoop()
+	a.handleSignals()
+
+	go a.boot()
+
+	reason := <-a.shutdownReq
+	a.shutdown(reason)
+	return errors.New("power-off failed") // not reached: shutdown powers off
 }
 
-// Client handles `tender-agent COMMAND` run by a user inside the guest.
-func Client(version string, args []string, stdout io.Writer) error {
-	return errors.New("client: not built yet")
+// boot brings the machine up; errors are printed and the agent stays up so
+// that the power button still works.
+func (a *agent) boot() {
+	if err := a.serveControl(a.ctx); err != nil {
+		a.log.Printf("%v", err)
+	}
+	if f, err := os.Open(ModulesFile); err == nil {
+		list := parseModules(f)
+		f.Close()
+		var uts unix.Utsname
+		_ = unix.Uname(&uts)
+		dir := "/lib/modules/" + unix.ByteSliceToString(uts.Release[:])
+		if err := loadModules(dir, list, 4); err != nil {
+			a.log.Printf("%v", err)
+		}
+		a.log.Logf("loaded %d modules from %s", len(list), ModulesFile)
+	} else {
+		a.log.Printf("reading the module list: %v", err)
+	}
+	a.phase(PhaseModulesLoaded)
+
+	netUp := a.network(a.ctx)
+	go func() {
+		select {
+		case <-netUp:
+			a.phase(PhaseNetworkUp)
+		case <-a.ctx.Done():
+		}
+	}()
+	go a.watchPowerButton(a.ctx, func() { a.requestShutdown("power button") })
+
+	u, err := a.mountDataDisk(a.ctx)
+	if err != nil {
+		if !errors.Is(err, errNoDataDisk) {
+			a.log.Printf("%v", err)
+		}
+		a.log.Printf("without a tender data disk there are no keys: sshd and dockerd are not started")
+		return
+	}
+	if err := a.log.setFile(LogDir + "/agent.log"); err != nil {
+		a.log.Printf("opening agent.log: %v", err)
+	}
+	a.phase(PhaseDiskMounted)
+	if err := setHostname(u.Hostname); err != nil {
+		a.log.Printf("%v", err)
+	}
+	if err := a.installIdentity(u); err != nil {
+		a.log.Printf("%v", err)
+	}
+
+	a.mu.Lock()
+	a.sshd = a.newSSHD()
+	a.dockerd = a.newDockerd()
+	a.mu.Unlock()
+	go a.sshd.run()
+	go a.dockerd.run()
+	<-a.sshd.started
+	a.phase(PhaseSSHDStarted)
+
+	wctx, cancel := context.WithTimeout(a.ctx, 3*time.Minute)
+	defer cancel()
+	if err := waitDocker(wctx); err != nil {
+		a.log.Printf("%v (see %s/dockerd.log)", err, LogDir)
+		return
+	}
+	a.phase(PhaseDockerdReady)
+	select {
+	case <-netUp:
+	case <-time.After(30 * time.Second):
+		a.log.Printf("network: no address yet; the host cannot reach this machine")
+	case <-a.ctx.Done():
+		return
+	}
+	a.log.Printf("ready")
+}
+
+func (a *agent) phase(name string) {
+	a.log.Printf("%s", phaseLine(name, uptime()))
+}
+
+// handleSignals turns SIGTERM, SIGINT (Ctrl-Alt-Del once the kernel is told
+// to send it) and SIGPWR into a shutdown, and SIGUSR2 into a dockerd restart.
+func (a *agent) handleSignals() {
+	// Ctrl-Alt-Del sends SIGINT to PID 1 instead of rebooting at once.
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF); err != nil {
+		a.log.Logf("disabling Ctrl-Alt-Del reboot: %v", err)
+	}
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, unix.SIGTERM, unix.SIGINT, unix.SIGPWR, unix.SIGUSR2)
+	go func() {
+		for sig := range ch {
+			if sig == unix.SIGUSR2 {
+				go func() {
+					if err := a.restartDocker(); err != nil {
+						a.log.Printf("%v", err)
+					}
+				}()
+				continue
+			}
+			a.requestShutdown("signal " + sig.String())
+		}
+	}()
+}
+
+func (a *agent) requestShutdown(reason string) {
+	select {
+	case a.shutdownReq <- reason:
+	default: // already asked
+	}
+}
+
+// restartDocker restarts dockerd (to pick up new certs or daemon.json) and
+// waits until it answers again.
+func (a *agent) restartDocker() error {
+	a.mu.Lock()
+	d := a.dockerd
+	a.mu.Unlock()
+	if d == nil {
+		return errors.New("dockerd is not running: the machine has no data disk or is still booting")
+	}
+	a.log.Printf("restarting dockerd")
+	d.restart(20 * time.Second)
+	ctx, cancel := context.WithTimeout(a.ctx, 2*time.Minute)
+	defer cancel()
+	if err := waitDocker(ctx); err != nil {
+		return err
+	}
+	a.log.Printf("dockerd restarted and ready")
+	return nil
 }

@@ -1,0 +1,129 @@
+package dhcp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Acquire runs DISCOVER → OFFER → REQUEST → ACK on the interface ifname
+// (which must be up) and returns the lease. It retransmits with backoff
+// until ctx ends.
+func Acquire(ctx context.Context, ifname, hostname string) (Lease, error) {
+	ifc, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return Lease{}, fmt.Errorf("dhcp on %s: %w", ifname, err)
+	}
+	conn, err := openPacket(ifc)
+	if err != nil {
+		return Lease{}, fmt.Errorf("dhcp on %s: %w", ifname, err)
+	}
+	defer conn.close()
+
+	var x [4]byte
+	_, _ = rand.Read(x[:])
+	xid := binary.BigEndian.Uint32(x[:])
+	hw := ifc.HardwareAddr
+
+	offer, err := conn.exchange(ctx, NewDiscover(xid, hw, hostname), func(m *Message) bool {
+		return m.Type() == Offer
+	})
+	if err != nil {
+		return Lease{}, fmt.Errorf("dhcp on %s: waiting for an offer: %w", ifname, err)
+	}
+	ack, err := conn.exchange(ctx, NewRequest(offer, hw, hostname), func(m *Message) bool {
+		return m.Type() == Ack || m.Type() == Nak
+	})
+	if err != nil {
+		return Lease{}, fmt.Errorf("dhcp on %s: waiting for an ack: %w", ifname, err)
+	}
+	if ack.Type() == Nak {
+		return Lease{}, fmt.Errorf("dhcp on %s: server %s refused the request", ifname, ipOpt(ack.Option(OptServerID)))
+	}
+	return LeaseFrom(ack)
+}
+
+// packetConn is an AF_PACKET datagram socket bound to one interface that
+// sends and receives whole IPv4 packets.
+type packetConn struct {
+	fd  int
+	ifc *net.Interface
+}
+
+func openPacket(ifc *net.Interface) (*packetConn, error) {
+	proto := htons(unix.ETH_P_IP)
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(proto))
+	if err != nil {
+		return nil, fmt.Errorf("opening packet socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: proto, Ifindex: ifc.Index}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("binding packet socket: %w", err)
+	}
+	return &packetConn{fd: fd, ifc: ifc}, nil
+}
+
+func (c *packetConn) close() { unix.Close(c.fd) }
+
+func (c *packetConn) send(m *Message) error {
+	pkt := wrapUDP(net.IPv4zero, net.IPv4bcast, m.Encode())
+	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: c.ifc.Index, Halen: 6}
+	copy(to.Addr[:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	return unix.Sendto(c.fd, pkt, 0, to)
+}
+
+// exchange sends m and waits for a reply with the same xid that want
+// accepts, resending after 1, 2, 4, … 8 s.
+func (c *packetConn) exchange(ctx context.Context, m *Message, want func(*Message) bool) (*Message, error) {
+	buf := make([]byte, 1500)
+	wait := time.Second
+	for {
+		if err := c.send(m); err != nil {
+			return nil, fmt.Errorf("sending: %w", err)
+		}
+		resend := time.Now().Add(wait)
+		for time.Now().Before(resend) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			ms := int(time.Until(resend) / time.Millisecond)
+			if ms > 200 {
+				ms = 200 // wake up to notice ctx
+			}
+			fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, ms)
+			if err != nil && !errors.Is(err, unix.EINTR) {
+				return nil, fmt.Errorf("polling: %w", err)
+			}
+			if n <= 0 {
+				continue
+			}
+			nr, _, err := unix.Recvfrom(c.fd, buf, unix.MSG_DONTWAIT)
+			if err != nil {
+				continue
+			}
+			payload, err := unwrapUDP(buf[:nr], clientPort)
+			if err != nil {
+				continue
+			}
+			reply, err := Decode(payload)
+			if err != nil || reply.Op != opReply || reply.XID != m.XID {
+				continue
+			}
+			if want(reply) {
+				return reply, nil
+			}
+		}
+		if wait < 8*time.Second {
+			wait *= 2
+		}
+	}
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }

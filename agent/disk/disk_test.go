@@ -1,0 +1,108 @@
+package disk
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tenderdev/tender/agent/userdata"
+)
+
+func superblock(label string) []byte {
+	head := make([]byte, HeadSize)
+	binary.LittleEndian.PutUint16(head[superblockOffset+sbMagicOffset:], extMagic)
+	copy(head[superblockOffset+sbLabelOffset:], label)
+	return head
+}
+
+func tarHead(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	u := userdata.Userdata{Hostname: "h", AuthorizedKeys: []byte("k"), SSHHostKey: []byte("k"), CACert: []byte("c"), ServerCert: []byte("c"), ServerKey: []byte("k")}
+	if err := userdata.Write(&buf, u); err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, HeadSize)
+	copy(head, buf.Bytes())
+	return head
+}
+
+func TestClassify(t *testing.T) {
+	random := bytes.Repeat([]byte("precious"), HeadSize/8)
+	// A tar whose stale bytes survived formatting: the label must win.
+	formattedOverTar := tarHead(t)
+	copy(formattedOverTar[superblockOffset:], superblock(userdata.Label)[superblockOffset:])
+	for _, tc := range []struct {
+		name   string
+		head   []byte
+		kind   Kind
+		reason string
+	}{
+		{"labelled", superblock("tender-data"), Formatted, ""},
+		{"label over old tar", formattedOverTar, Formatted, ""},
+		{"fresh", tarHead(t), Fresh, ""},
+		{"other label", superblock("home"), Foreign, `it holds an ext filesystem labelled "home", not "tender-data"`},
+		{"longer label", superblock("tender-data-old"), Foreign, `it holds an ext filesystem labelled "tender-data-old", not "tender-data"`},
+		{"blank", make([]byte, HeadSize), Foreign, `it is blank: no "tender, please format-me" tar and no ext filesystem labelled "tender-data"`},
+		{"random", random, Foreign, `it holds unknown data: no "tender, please format-me" tar and no ext filesystem labelled "tender-data"`},
+		{"tiny", []byte("x"), Foreign, `it holds unknown data: no "tender, please format-me" tar and no ext filesystem labelled "tender-data"`},
+	} {
+		kind, reason := Classify(tc.head)
+		if kind != tc.kind || reason != tc.reason {
+			t.Errorf("%s: Classify = %v, %q; want %v, %q", tc.name, kind, reason, tc.kind, tc.reason)
+		}
+	}
+}
+
+// TestExtLabelFromMkfs checks the parser against a real mkfs.ext4 when the
+// machine has one.
+func TestExtLabelFromMkfs(t *testing.T) {
+	mkfs, err := exec.LookPath("mkfs.ext4")
+	if err != nil {
+		t.Skip("mkfs.ext4 not installed")
+	}
+	img := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(mkfs, "-q", "-F", "-L", userdata.Label, img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	head, err := ReadHead(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if label, ok := ExtLabel(head); !ok || label != userdata.Label {
+		t.Errorf("ExtLabel = %q, %v", label, ok)
+	}
+}
+
+func TestCandidates(t *testing.T) {
+	sys := t.TempDir()
+	for name, size := range map[string]string{"vda": "4194304", "sda": "100", "sr0": "100", "loop0": "100", "vdb": "0", "nvme0n1": "8", "dm-0": "9"} {
+		if err := os.MkdirAll(filepath.Join(sys, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sys, name, "size"), []byte(size+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Candidates(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"nvme0n1", "sda", "vda"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Candidates = %v, want %v", got, want)
+	}
+	if !strings.Contains(Fresh.String()+Formatted.String()+Foreign.String(), "freshformattedforeign") {
+		t.Error("Kind names changed")
+	}
+}

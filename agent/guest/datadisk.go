@@ -1,0 +1,161 @@
+package guest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tenderdev/tender/agent/disk"
+	"github.com/tenderdev/tender/agent/userdata"
+	"golang.org/x/sys/unix"
+)
+
+// Paths of the guest contract.
+const (
+	DataMount   = "/mnt/tender-data" // the data disk itself
+	TenderDir   = "/var/lib/tender"
+	UserdataDir = TenderDir + "/userdata" // the first boot's userdata, file per tar entry
+	TLSDir      = TenderDir + "/tls"      // dockerd's ca.pem, server.pem, server-key.pem
+	SSHDir      = TenderDir + "/ssh"      // sshd's host key
+	LogDir      = TenderDir + "/log"
+	DaemonJSON  = TenderDir + "/daemon.json"
+)
+
+// persisted are bind-mounted from the data disk.
+var persisted = []string{"/var/lib/docker", TenderDir, "/home/docker"}
+
+// diskWait bounds how long the agent looks for a data disk: drivers such as
+// AHCI find their disks asynchronously after the module loads.
+const diskWait = 10 * time.Second
+
+// errNoDataDisk means no disk qualified; the reasons were printed.
+var errNoDataDisk = errors.New("no tender data disk")
+
+// mountDataDisk finds the data disk, formats it if it asks to be, mounts it
+// and bind-mounts the persisted directories. It returns the userdata kept on
+// the disk.
+func (a *agent) mountDataDisk(ctx context.Context) (userdata.Userdata, error) {
+	dev, kind, err := a.findDataDisk()
+	if err != nil {
+		return userdata.Userdata{}, err
+	}
+	var fresh userdata.Userdata
+	switch kind {
+	case disk.Formatted:
+		if out, err := a.procs.run(ctx, "e2fsck", "-p", dev); err != nil {
+			var ee *exitError
+			// 1: errors corrected; 2: corrected, reboot advised (not for an
+			// unmounted disk). Anything else is worth saying; mount anyway.
+			if !errors.As(err, &ee) || ee.status.ExitStatus() > 2 {
+				a.log.Printf("checking %s: %v", dev, err)
+			}
+			a.log.Logf("e2fsck %s: %s", dev, out)
+		}
+	case disk.Fresh:
+		f, err := os.Open(dev)
+		if err != nil {
+			return userdata.Userdata{}, fmt.Errorf("opening %s: %w", dev, err)
+		}
+		fresh, err = userdata.Read(f)
+		f.Close()
+		if err != nil {
+			return userdata.Userdata{}, fmt.Errorf("reading the userdata on %s (not formatting it): %w", dev, err)
+		}
+		a.log.Printf("formatting %s as ext4 %q (first boot)", dev, userdata.Label)
+		if _, err := a.procs.run(ctx, "mkfs.ext4", mkfsArgs(dev)...); err != nil {
+			return userdata.Userdata{}, fmt.Errorf("formatting %s: %w", dev, err)
+		}
+	}
+	if err := os.MkdirAll(DataMount, 0o755); err != nil {
+		return userdata.Userdata{}, err
+	}
+	if err := unix.Mount(dev, DataMount, "ext4", unix.MS_NOATIME, ""); err != nil {
+		return userdata.Userdata{}, fmt.Errorf("mounting %s on %s: %w", dev, DataMount, err)
+	}
+	for _, p := range persisted {
+		src := filepath.Join(DataMount, p)
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return userdata.Userdata{}, err
+		}
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return userdata.Userdata{}, err
+		}
+		if err := unix.Mount(src, p, "", unix.MS_BIND, ""); err != nil {
+			return userdata.Userdata{}, fmt.Errorf("bind-mounting %s on %s: %w", src, p, err)
+		}
+	}
+	if kind == disk.Fresh {
+		if err := saveUserdata(UserdataDir, fresh); err != nil {
+			return userdata.Userdata{}, fmt.Errorf("keeping the userdata on the disk: %w", err)
+		}
+		return fresh, nil
+	}
+	u, err := loadUserdata(UserdataDir)
+	if err != nil {
+		return userdata.Userdata{}, fmt.Errorf("data disk %s has no usable userdata in %s: %w", dev, UserdataDir, err)
+	}
+	return u, nil
+}
+
+// mkfsArgs formats the whole disk quickly: lazy inode tables and journal,
+// so the first boot does not write the whole disk under emulation.
+func mkfsArgs(dev string) []string {
+	return []string{"-F", "-q", "-L", userdata.Label, "-m", "1",
+		"-E", "lazy_itable_init=1,lazy_journal_init=1", dev}
+}
+
+// findDataDisk looks at every candidate disk once, as it appears, until one
+// qualifies or diskWait passes. Disks that do not qualify are reported on
+// the console, with the reason, and never written to.
+func (a *agent) findDataDisk() (string, disk.Kind, error) {
+	seen := map[string]bool{}
+	deadline := time.Now().Add(diskWait)
+	for {
+		names, _ := disk.Candidates("/sys/block")
+		for _, name := range names {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			dev := "/dev/" + name
+			if !waitFor(dev, 2*time.Second) {
+				a.log.Printf("disk %s: no device node", dev)
+				continue
+			}
+			head, err := disk.ReadHead(dev)
+			if err != nil {
+				a.log.Printf("disk %s: %v", dev, err)
+				continue
+			}
+			kind, reason := disk.Classify(head)
+			a.log.Logf("disk %s: %s", dev, kind)
+			if kind != disk.Foreign {
+				return dev, kind, nil
+			}
+			a.log.Printf("disk %s: not a tender data disk, left untouched and never formatted: %s", dev, reason)
+		}
+		if time.Now().After(deadline) {
+			if len(seen) == 0 {
+				a.log.Printf("no disk found: nothing persists and no userdata lets anyone in")
+			}
+			return "", disk.Foreign, errNoDataDisk
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitFor(path string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,117 @@
+package guest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// DockerSocket is dockerd's unix socket inside the guest.
+const DockerSocket = "/var/run/docker.sock"
+
+// stopGrace is how long containers get to stop at shutdown before SIGKILL.
+const stopGrace = 10 * time.Second
+
+// dockerdArgs is dockerd's command line: TLS with client certs on 2376, the
+// unix socket, and the user's options in the persisted daemon.json.
+func dockerdArgs() []string {
+	return []string{
+		"--tlsverify",
+		"--tlscacert=" + TLSDir + "/ca.pem",
+		"--tlscert=" + TLSDir + "/server.pem",
+		"--tlskey=" + TLSDir + "/server-key.pem",
+		"-H", "tcp://0.0.0.0:2376",
+		"-H", "unix://" + DockerSocket,
+		"--config-file", DaemonJSON,
+	}
+}
+
+func (a *agent) newDockerd() *service {
+	return newService("dockerd", a.procs, a.log, func() (*exec.Cmd, error) {
+		logf, err := openLog("dockerd.log")
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command("/usr/sbin/dockerd", dockerdArgs()...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Env = childEnv()
+		return cmd, nil
+	})
+}
+
+// dockerClient talks HTTP to dockerd's unix socket.
+func dockerClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", DockerSocket)
+			},
+			DisableKeepAlives: true,
+		},
+	}
+}
+
+// pingDocker reports whether dockerd answers /_ping.
+func pingDocker(ctx context.Context) bool {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/_ping", nil)
+	resp, err := dockerClient(2 * time.Second).Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// waitDocker polls /_ping until it answers or ctx ends.
+func waitDocker(ctx context.Context) error {
+	for {
+		if pingDocker(ctx) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dockerd did not answer on %s: %w", DockerSocket, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stopContainers stops every running container through the API, in
+// parallel, each with grace before docker kills it.
+func stopContainers(ctx context.Context, grace time.Duration) (int, error) {
+	c := dockerClient(grace + 10*time.Second)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/containers/json", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("listing containers: %w", err)
+	}
+	var list []struct{ ID string }
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil {
+		return 0, fmt.Errorf("listing containers: %w", err)
+	}
+	var wg sync.WaitGroup
+	for _, ct := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			url := fmt.Sprintf("http://docker/containers/%s/stop?t=%d", ct.ID, int(grace/time.Second))
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+			if resp, err := c.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	return len(list), nil
+}

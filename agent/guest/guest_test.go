@@ -1,0 +1,226 @@
+package guest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tenderdev/tender/agent/userdata"
+)
+
+func TestSSHDConfig(t *testing.T) {
+	want := `# written by tender-agent at each boot; changes are lost
+Port 22
+HostKey /var/lib/tender/ssh/ssh_host_ed25519_key
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+PermitEmptyPasswords no
+UsePAM no
+AllowUsers docker
+AuthorizedKeysFile .ssh/authorized_keys
+PrintMotd no
+UseDNS no
+X11Forwarding no
+AllowTcpForwarding yes
+AllowStreamLocalForwarding yes
+ClientAliveInterval 30
+Subsystem sftp internal-sftp
+`
+	if got := renderSSHDConfig("/var/lib/tender/ssh/ssh_host_ed25519_key"); got != want {
+		t.Errorf("sshd_config =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestDockerdArgs(t *testing.T) {
+	want := []string{
+		"--tlsverify",
+		"--tlscacert=/var/lib/tender/tls/ca.pem",
+		"--tlscert=/var/lib/tender/tls/server.pem",
+		"--tlskey=/var/lib/tender/tls/server-key.pem",
+		"-H", "tcp://0.0.0.0:2376",
+		"-H", "unix:///var/run/docker.sock",
+		"--config-file", "/var/lib/tender/daemon.json",
+	}
+	if got := dockerdArgs(); !reflect.DeepEqual(got, want) {
+		t.Errorf("dockerd args = %q\nwant %q", got, want)
+	}
+}
+
+const mountinfo = `22 1 0:21 / / rw,relatime shared:1 - overlay overlay rw,lowerdir=/run/ro,upperdir=/run/rw/upper
+23 22 0:22 / /proc rw,nosuid,nodev,noexec,relatime shared:2 - proc proc rw
+24 22 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:3 - sysfs sysfs rw
+25 22 0:5 / /dev rw,nosuid shared:4 - devtmpfs devtmpfs rw,size=1000k
+26 25 0:24 / /dev/pts rw shared:5 - devpts devpts rw,gid=5
+27 24 0:25 / /sys/fs/cgroup rw shared:6 - cgroup2 cgroup2 rw,nsdelegate
+28 22 0:26 / /run rw shared:7 - tmpfs tmpfs rw
+30 22 254:0 / /mnt/tender-data rw,noatime shared:8 - ext4 /dev/vda rw
+31 22 254:0 /var/lib/docker /var/lib/docker rw,noatime shared:8 - ext4 /dev/vda rw
+32 22 254:0 /home/docker /home/my\040docker rw,noatime shared:8 - ext4 /dev/vda rw
+40 31 0:40 / /var/lib/docker/overlay2/abc/merged rw - overlay overlay rw
+`
+
+func TestMountinfo(t *testing.T) {
+	mounts := parseMountinfo(strings.NewReader(mountinfo))
+	if len(mounts) != 11 {
+		t.Fatalf("parsed %d mounts, want 11", len(mounts))
+	}
+	if got := mounts[9]; got != (mountEntry{target: "/home/my docker", fstype: "ext4", source: "/dev/vda"}) {
+		t.Errorf("escaped mount = %+v", got)
+	}
+	want := []string{"/var/lib/docker/overlay2/abc/merged", "/home/my docker", "/var/lib/docker", "/mnt/tender-data", "/run"}
+	if got := unmountOrder(mounts); !reflect.DeepEqual(got, want) {
+		t.Errorf("unmount order = %q\nwant %q", got, want)
+	}
+}
+
+func TestParseModules(t *testing.T) {
+	in := "# deps first\nkernel/fs/overlayfs/overlay.ko\n\n  kernel/drivers/block/virtio_blk.ko  \n"
+	want := []string{"kernel/fs/overlayfs/overlay.ko", "kernel/drivers/block/virtio_blk.ko"}
+	if got := parseModules(strings.NewReader(in)); !reflect.DeepEqual(got, want) {
+		t.Errorf("parseModules = %q", got)
+	}
+}
+
+func TestLoadModulesMissingFile(t *testing.T) {
+	err := loadModules(t.TempDir(), []string{"nope.ko"}, 2)
+	if err == nil || !strings.Contains(err.Error(), "nope.ko") {
+		t.Errorf("loadModules = %v, want an error naming nope.ko", err)
+	}
+}
+
+func TestAccounts(t *testing.T) {
+	passwd := []byte("root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\ndocker:x:1000:1000:tender:/home/docker:/bin/sh\n")
+	if got, ok := lookupUser(passwd, "docker"); !ok || got != (account{uid: 1000, gid: 1000, home: "/home/docker"}) {
+		t.Errorf("lookupUser = %+v, %v", got, ok)
+	}
+	if _, ok := lookupUser(passwd, "nobody"); ok {
+		t.Error("found a missing user")
+	}
+	shadow := []byte("root:*:19000:0:99999:7:::\ndocker:!:19000:0:99999:7:::\n")
+	got, changed := unlockShadow(shadow, "docker")
+	if !changed || string(got) != "root:*:19000:0:99999:7:::\ndocker:*:19000:0:99999:7:::\n" {
+		t.Errorf("unlockShadow = %q, %v", got, changed)
+	}
+	if _, changed := unlockShadow(got, "docker"); changed {
+		t.Error("unlockShadow changed an unlocked account")
+	}
+}
+
+func TestMergeAuthorizedKeys(t *testing.T) {
+	for _, tc := range []struct{ existing, keys, want string }{
+		{"", "ssh-ed25519 AAA host\n", "ssh-ed25519 AAA host\n"},
+		{"ssh-ed25519 AAA host\n", "ssh-ed25519 AAA host\n", "ssh-ed25519 AAA host\n"},
+		{"ssh-rsa BBB mine", "ssh-ed25519 AAA host\n", "ssh-rsa BBB mine\nssh-ed25519 AAA host\n"},
+	} {
+		if got := string(mergeAuthorizedKeys([]byte(tc.existing), []byte(tc.keys))); got != tc.want {
+			t.Errorf("merge(%q, %q) = %q, want %q", tc.existing, tc.keys, got, tc.want)
+		}
+	}
+}
+
+func TestRenderHosts(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"127.0.0.1\tlocalhost\n", "127.0.0.1\tlocalhost\n127.0.1.1\tdev\n"},
+		{"127.0.0.1 localhost\n127.0.1.1 old\n::1 localhost\n", "127.0.0.1 localhost\n127.0.1.1\tdev\n::1 localhost\n"},
+		{"", "127.0.0.1\tlocalhost\n127.0.1.1\tdev\n"},
+	} {
+		if got := renderHosts(tc.in, "dev"); got != tc.want {
+			t.Errorf("renderHosts(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestResolvConf(t *testing.T) {
+	got := renderResolvConf([]net.IP{net.IPv4(10, 0, 2, 3)}, "example.org")
+	want := "# written by tender-agent from DHCP\nsearch example.org\nnameserver 10.0.2.3\n"
+	if got != want {
+		t.Errorf("resolv.conf = %q, want %q", got, want)
+	}
+}
+
+func TestPowerPress(t *testing.T) {
+	ev := func(typ, code uint16, value int32) []byte {
+		b := make([]byte, inputEventSize)
+		binary.LittleEndian.PutUint16(b[16:], typ)
+		binary.LittleEndian.PutUint16(b[18:], code)
+		binary.LittleEndian.PutUint32(b[20:], uint32(value))
+		return b
+	}
+	if !isPowerPress(ev(evKey, keyPower, 1)) {
+		t.Error("power key press not recognised")
+	}
+	for _, b := range [][]byte{ev(evKey, keyPower, 0), ev(evKey, 28, 1), ev(0, keyPower, 1), ev(evKey, keyPower, 1)[:20]} {
+		if isPowerPress(b) {
+			t.Errorf("%x taken for a power key press", b)
+		}
+	}
+}
+
+func TestUptimeAndPhase(t *testing.T) {
+	v, err := parseUptime("12.34 40.00\n")
+	if err != nil || v != 12.34 {
+		t.Errorf("parseUptime = %v, %v", v, err)
+	}
+	if _, err := parseUptime(""); err == nil {
+		t.Error("empty uptime parsed")
+	}
+	if got := phaseLine(PhaseDockerdReady, 9.876); got != "phase dockerd-ready 9.88" {
+		t.Errorf("phaseLine = %q", got)
+	}
+}
+
+func TestUserdataKeptOnDisk(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	u := userdata.Userdata{Hostname: "dev", AuthorizedKeys: []byte("ssh-ed25519 AAA\n"), SSHHostKey: []byte("key"),
+		CACert: []byte("ca"), ServerCert: []byte("cert"), ServerKey: []byte("skey"),
+		Shares: []userdata.Share{{Type: "9p", Tag: "home", Target: "/Users"}}}
+	dir := t.TempDir()
+	if err := saveUserdata(dir, u); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadUserdata(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, u) {
+		t.Errorf("loaded %+v\nwant %+v", got, u)
+	}
+	fi, err := os.Stat(dir + "/" + userdata.ServerKeyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("server key mode = %v, %v", fi.Mode(), err)
+	}
+	if err := os.Remove(dir + "/" + userdata.CACertFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadUserdata(dir); err == nil {
+		t.Error("userdata without its CA loaded")
+	}
+}
+
+func TestClientUsage(t *testing.T) {
+	var out bytes.Buffer
+	if err := Client("v1.2.3", []string{"version"}, &out); err != nil || out.String() != "v1.2.3\n" {
+		t.Errorf("version: %q, %v", out.String(), err)
+	}
+	if err := Client("v", []string{"dance"}, &out); err == nil || !strings.Contains(err.Error(), `unknown command "dance"`) {
+		t.Errorf("unknown command: %v", err)
+	}
+	if err := Client("v", nil, &out); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Errorf("no command: %v", err)
+	}
+}
+
+func TestExitError(t *testing.T) {
+	e := &exitError{name: "mkfs.ext4", status: 1 << 8, output: "mke2fs 1.47\n/dev/vda is apparently in use\n"}
+	if got := e.Error(); got != "running mkfs.ext4: exit status 1: /dev/vda is apparently in use" {
+		t.Errorf("Error() = %q", got)
+	}
+}

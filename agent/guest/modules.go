@@ -1,0 +1,102 @@
+package guest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// ModulesFile lists the kernel modules to load, one path a line relative to
+// /lib/modules/$(uname -r), dependencies first.
+const ModulesFile = "/etc/tender/modules"
+
+// parseModules reads ModulesFile's format: blank lines and # comments are
+// skipped.
+func parseModules(r io.Reader) []string {
+	var out []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// loadModules loads every module in list from dir with up to workers in
+// flight. A module whose dependency is not loaded yet fails with ENOENT; it
+// is retried in the next round, so the list order is a hint, not a must.
+func loadModules(dir string, list []string, workers int) error {
+	var errs []error
+	pending := list
+	for len(pending) > 0 {
+		var (
+			mu    sync.Mutex
+			retry []string
+			wg    sync.WaitGroup
+			sem   = make(chan struct{}, workers)
+		)
+		for _, m := range pending {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				err := loadModule(filepath.Join(dir, m))
+				if err == nil {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if errors.Is(err, errUnknownSymbol) {
+					retry = append(retry, m)
+				} else {
+					errs = append(errs, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(retry) == len(pending) {
+			for _, m := range retry {
+				errs = append(errs, fmt.Errorf("loading %s: unknown symbols (is a dependency missing from %s?)", m, ModulesFile))
+			}
+			break
+		}
+		pending = retry
+	}
+	return errors.Join(errs...)
+}
+
+// errUnknownSymbol is finit_module's ENOENT: a dependency is not loaded yet.
+var errUnknownSymbol = errors.New("unknown symbol")
+
+// loadModule loads one .ko (or a compressed one the kernel can unpack).
+// Already loaded or built in is fine.
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("loading module: %w", err)
+	}
+	defer f.Close()
+	flags := 0
+	if strings.HasSuffix(path, ".xz") || strings.HasSuffix(path, ".zst") || strings.HasSuffix(path, ".gz") {
+		flags = unix.MODULE_INIT_COMPRESSED_FILE
+	}
+	err = unix.FinitModule(int(f.Fd()), "", flags)
+	if err == nil || errors.Is(err, unix.EEXIST) {
+		return nil
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("loading %s: %w", filepath.Base(path), errUnknownSymbol)
+	}
+	return fmt.Errorf("loading %s: %w", filepath.Base(path), err)
+}

@@ -1,0 +1,122 @@
+// Package commands turns command lines into calls of tender's use cases
+// (package machine) and prints their results. One file per command; nothing
+// here talks to a hypervisor or the guest directly.
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/machine"
+)
+
+// Env is what the commands need from the outside world; tests give buffers.
+type Env struct {
+	Stdin     *os.File
+	Stdout    io.Writer
+	Stderr    io.Writer
+	Getenv    func(string) string
+	LookupEnv func(string) (string, bool)
+	Version   string
+	Commit    string
+	Date      string
+	// NewStore builds the machine store once global flags are parsed.
+	NewStore func(home string, verbose bool, stderr io.Writer) *machine.Store
+	// Args is the raw command line, for `ssh NAME -- CMD` where the
+	// separator matters.
+	Args []string
+}
+
+// New builds the tender application.
+func New(env *Env) *cli.App {
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	app := &cli.App{
+		Name:                 "tender",
+		Usage:                "a Docker engine in a lightweight Linux VM",
+		Version:              env.Version,
+		Writer:               env.Stdout,
+		ErrWriter:            env.Stderr,
+		Reader:               env.Stdin,
+		EnableBashCompletion: true,
+		HideHelpCommand:      false,
+		Description: `tender boots a small Linux VM that runs Docker, and points your docker CLI at it.
+
+   tender init                 # create the VM and its data disk
+   tender up                   # boot it and wait for Docker
+   eval "$(tender shellinit)"  # point the docker CLI at it
+   docker run busybox echo hello world
+
+Machines live in $TENDER_HOME (default ~/.tender). The machine is "default"
+unless --vm NAME or a NAME argument is given.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "vm", Usage: "the machine to act on", Value: machine.DefaultName, EnvVars: []string{"TENDER_VM"}},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "echo every external command to stderr, and print boot phase timings"},
+		},
+		Commands: []*cli.Command{
+			initCommand(env),
+			upCommand(env),
+			downCommand(env),
+			poweroffCommand(env),
+			resetCommand(env),
+			restartCommand(env),
+			saveCommand(env),
+			deleteCommand(env),
+			sshCommand(env),
+			cpCommand(env),
+			ipCommand(env),
+			shellinitCommand(env),
+			statusCommand(env),
+			lsCommand(env),
+			infoCommand(env),
+			configCommand(env),
+			logsCommand(env),
+			regenerateCertsCommand(env),
+			versionCommand(env),
+		},
+	}
+	return app
+}
+
+// Home is TENDER_HOME, default ~/.tender.
+func Home(getenv func(string) string) (string, error) {
+	if h := getenv("TENDER_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the home directory (set TENDER_HOME): %w", err)
+	}
+	return filepath.Join(home, ".tender"), nil
+}
+
+// store builds the machine store for this invocation.
+func (env *Env) store(c *cli.Context) (*machine.Store, error) {
+	home, err := Home(env.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return env.NewStore(home, c.Bool("verbose"), env.Stderr), nil
+}
+
+// machineName is the positional NAME if given, else --vm, else "default".
+func machineName(c *cli.Context) (string, error) {
+	name := c.String("vm")
+	if c.Args().Len() > 0 {
+		name = c.Args().First()
+	}
+	if c.Args().Len() > 1 {
+		return "", fmt.Errorf("too many arguments: %q (`tender %s` takes at most a machine NAME)", c.Args().Slice(), c.Command.Name)
+	}
+	if err := config.ValidateName(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func ctxOf(c *cli.Context) context.Context { return c.Context }

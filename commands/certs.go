@@ -1,0 +1,46 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func regenerateCertsCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "regenerate-certs",
+		Usage:     "issue a new Docker server certificate (and with --client, client certificates)",
+		ArgsUsage: "[NAME]",
+		Description: `Makes new certificates with tender's CA, copies the server side to the running
+guest over SSH and restarts dockerd. With --client, the client certificates in
+DOCKER_CERT_PATH are replaced too.`,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "client", Usage: "also replace the client certificates"}},
+		Action: func(c *cli.Context) error {
+			return withMachine(env, c, func(name string) error {
+				st, err := env.store(c)
+				if err != nil {
+					return err
+				}
+				if err := st.RegenerateCerts(c.Context, name, c.Bool("client")); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stderr, "new certificates installed for machine %q\n", name)
+				return nil
+			})
+		},
+	}
+}
+
+func versionCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print tender's version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintf(env.Stdout, "tender %s\n", env.Version)
+			if env.Commit != "" {
+				fmt.Fprintf(env.Stdout, "commit %s, built %s\n", env.Commit, env.Date)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,60 @@
+package commands
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+func deleteCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Aliases:   []string{"destroy", "rm"},
+		Usage:     "stop the machine and remove it with its data disk (the CA stays)",
+		ArgsUsage: "[NAME]",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"}},
+		Action: func(c *cli.Context) error {
+			return withMachine(env, c, func(name string) error {
+				st, err := env.store(c)
+				if err != nil {
+					return err
+				}
+				if _, err := st.Load(name, emptyLayer()); err != nil {
+					return err
+				}
+				if !c.Bool("force") {
+					ok, err := confirm(env, fmt.Sprintf("Delete machine %q with its data disk, images, containers and volumes? [y/N] ", name))
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return errors.New("not deleted")
+					}
+				}
+				if err := st.Delete(c.Context, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stderr, "machine %q deleted\n", name)
+				return nil
+			})
+		},
+	}
+}
+
+// confirm asks on the terminal; without one it refuses, so scripts must say -f.
+func confirm(env *Env, question string) (bool, error) {
+	if env.Stdin == nil || !term.IsTerminal(int(env.Stdin.Fd())) {
+		return false, errors.New("refusing to delete without confirmation: stdin is not a terminal (pass -f to delete anyway)")
+	}
+	fmt.Fprint(env.Stderr, question)
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil {
+		return false, nil
+	}
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes", nil
+}

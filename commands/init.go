@@ -1,0 +1,45 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func initCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "init",
+		Aliases:   []string{"create"},
+		Usage:     "create a machine: its keys, certificates and data disk",
+		ArgsUsage: "[NAME]",
+		Description: `Creates the machine directory in $TENDER_HOME/machines/NAME with an SSH key, the
+guest's host key (pinned before the first boot), TLS certificates signed by
+tender's CA, and a data disk carrying them to the guest. Nothing is left behind
+if it fails. The image comes from --iso, the iso key of config.yaml, or the cache.
+
+   tender init
+   tender init --iso out/tender.iso -m 4GiB -c 4 dev`,
+		Flags: machineFlags(),
+		Action: func(c *cli.Context) error {
+			name, err := machineName(c)
+			if err != nil {
+				return err
+			}
+			flags, err := flagLayer(c)
+			if err != nil {
+				return err
+			}
+			st, err := env.store(c)
+			if err != nil {
+				return err
+			}
+			m, err := st.Init(c.Context, name, flags)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "machine %q created in %s\n", name, m.Dir)
+			fmt.Fprintf(env.Stderr, "start it with: tender up%s\n", nameArg(name))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,19 @@
+package commands
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+// machineFlags are the settings init and up accept, with boot2docker's names.
+func machineFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "driver", Usage: "hypervisor: auto, qemu or virtualbox"},
+		&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "guest memory: MiB (2048) or a size (2GiB)"},
+		&cli.StringFlag{Name: "cpus", Aliases: []string{"c"}, Usage: "number of virtual CPUs"},
+		&cli.StringFlag{Name: "disksize", Aliases: []string{"s"}, Usage: "data disk size: MiB (20000) or a size (20GiB); init only"},
+		&cli.StringFlag{Name: "iso", Usage: "path of the boot image"},
+		&cli.StringFlag{Name: "iso-url", Usage: "where `tender download` gets the image"},
+		&cli.StringFlag{Name: "sshport", Usage: "host port on 127.0.0.1 for the guest's SSH (default: a free port, kept)"},
+		&cli.StringFlag{Name: "dockerport", Usage: "host port on 127.0.0.1 for the Docker API (default: a free port, kept)"},
+	}
+}

@@ -1,0 +1,99 @@
+package commands
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/shellinit"
+	"github.com/tenderdev/tender/vm"
+)
+
+func shellinitCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "shellinit",
+		Aliases:   []string{"env", "socket"},
+		Usage:     "print the commands that point the docker CLI at the machine",
+		ArgsUsage: "[NAME]",
+		Description: `Prints DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY and TENDER_MACHINE_NAME
+for your shell, to be evaluated:
+
+   eval "$(tender shellinit)"                      # bash, zsh, sh
+   eval (tender shellinit)                         # fish
+   & tender shellinit | Invoke-Expression          # PowerShell
+
+The shell is detected from $SHELL (on Windows it defaults to PowerShell);
+--shell chooses it: ` + shellNames() + `.
+It reads local state only and starts no program, so it is instant in a shell
+profile. If the machine is not running it prints nothing and fails.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "shell", Usage: "the shell to print for"},
+			&cli.BoolFlag{Name: "unset", Aliases: []string{"u"}, Usage: "print commands that unset the variables"},
+			&cli.BoolFlag{Name: "no-proxy", Usage: "add 127.0.0.1 to NO_PROXY (once)"},
+		},
+		Action: func(c *cli.Context) error {
+			name, err := machineName(c)
+			if err != nil {
+				return err
+			}
+			sh := shellinit.Detect(env.Getenv, runtime.GOOS, "")
+			if c.IsSet("shell") {
+				if sh, err = shellinit.ParseShell(c.String("shell")); err != nil {
+					return err
+				}
+			}
+			opts := shellinit.Options{Unset: c.Bool("unset"), Getenv: env.Getenv, Machine: name, ShellFlag: c.IsSet("shell")}
+			if c.Bool("no-proxy") {
+				opts.NoProxy = "127.0.0.1"
+				if _, changed := shellinit.AddNoProxy(env.Getenv("NO_PROXY")+env.Getenv("no_proxy"), opts.NoProxy); !changed && !opts.Unset {
+					fmt.Fprintln(env.Stderr, "tender: 127.0.0.1 is already in NO_PROXY")
+				}
+			}
+			if opts.Unset {
+				return shellinit.Render(env.Stdout, shellinit.DockerVars(0, "", ""), sh, opts)
+			}
+			st, err := env.store(c)
+			if err != nil {
+				return err
+			}
+			state, m, err := st.State(c.Context, name)
+			if err != nil {
+				return err
+			}
+			if state != vm.Running {
+				return notRunning(name, state)
+			}
+			vars := shellinit.DockerVars(m.Runtime.DockerPort, m.CertPath(), name)
+			if env.Getenv("DOCKER_HOST") == m.DockerHost() && env.Getenv("DOCKER_CERT_PATH") == m.CertPath() {
+				fmt.Fprintf(env.Stderr, "tender: your shell is already set for machine %q\n", name)
+			}
+			// Render to a buffer so a failure prints nothing half-done.
+			var out bytes.Buffer
+			if err := shellinit.Render(&out, vars, sh, opts); err != nil {
+				return err
+			}
+			_, err = env.Stdout.Write(out.Bytes())
+			return err
+		},
+	}
+}
+
+func notRunning(name string, state vm.State) error {
+	if state == vm.NotCreated {
+		return fmt.Errorf("machine %q does not exist (run `tender init%s`)", name, nameArg(name))
+	}
+	return fmt.Errorf("machine %q is %s (start it with `tender up%s`)", name, state, nameArg(name))
+}
+
+func shellNames() string {
+	var b bytes.Buffer
+	for i, s := range shellinit.Shells() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(s))
+	}
+	return b.String()
+}

@@ -1,0 +1,54 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func statusCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "print the machine's state in one word",
+		ArgsUsage: "[NAME]",
+		Description: `Prints one of: running, stopped, saved, paused, starting, aborted, not-created.
+It reads local state only and starts no program, so it is instant.`,
+		Action: func(c *cli.Context) error {
+			return withMachine(env, c, func(name string) error {
+				st, err := env.store(c)
+				if err != nil {
+					return err
+				}
+				state, _, err := st.State(c.Context, name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(env.Stdout, state)
+				return nil
+			})
+		},
+	}
+}
+
+func ipCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "ip",
+		Usage:     "print the address where the machine's published ports are reachable",
+		ArgsUsage: "[NAME]",
+		Description: `Ports published by containers (docker run -p) are forwarded to the host's
+loopback, so this prints 127.0.0.1 for a running machine.`,
+		Action: func(c *cli.Context) error {
+			return withMachine(env, c, func(name string) error {
+				st, err := env.store(c)
+				if err != nil {
+					return err
+				}
+				if _, err := runningMachine(c, st, name); err != nil {
+					return err
+				}
+				fmt.Fprintln(env.Stdout, "127.0.0.1")
+				return nil
+			})
+		},
+	}
+}

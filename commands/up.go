@@ -1,0 +1,60 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func upCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "up",
+		Aliases:   []string{"start", "boot", "resume"},
+		Usage:     "boot the machine and wait until Docker answers",
+		ArgsUsage: "[NAME]",
+		Description: `Boots the machine with SSH and the Docker API forwarded to 127.0.0.1, waits
+until SSH answers with the pinned host key and Docker answers over TLS, then
+prints how to point the docker CLI at it. On a running machine it does nothing.
+
+   tender up
+   tender up --dockerport 2376 dev`,
+		Flags: machineFlags(),
+		Action: func(c *cli.Context) error {
+			name, err := machineName(c)
+			if err != nil {
+				return err
+			}
+			flags, err := flagLayer(c)
+			if err != nil {
+				return err
+			}
+			st, err := env.store(c)
+			if err != nil {
+				return err
+			}
+			res, err := st.Up(c.Context, name, flags)
+			if err != nil {
+				return err
+			}
+			if res.AlreadyRunning {
+				fmt.Fprintf(env.Stderr, "machine %q is already running\n", name)
+			} else {
+				fmt.Fprintf(env.Stderr, "machine %q is running; Docker answered after %.1fs\n", name, res.Took.Seconds())
+			}
+			if c.Bool("verbose") {
+				for _, p := range res.Phases {
+					fmt.Fprintf(env.Stderr, "  %-16s %6.2fs\n", p.Name, p.After.Seconds())
+				}
+			}
+			fmt.Fprintf(env.Stderr, "To connect the docker CLI to it, run:\n    eval \"$(tender shellinit%s)\"\n", nameArg(name))
+			return nil
+		},
+	}
+}
+
+func nameArg(name string) string {
+	if name == "default" {
+		return ""
+	}
+	return " --vm " + name
+}

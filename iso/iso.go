@@ -1,0 +1,89 @@
+// Package iso finds the guest image and reads its version. (Building it is
+// scripts/build-iso.sh's job.)
+package iso
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// FileName is the amd64 image's name in the cache and in releases.
+const FileName = "tender.iso"
+
+// The ISO 9660 primary volume descriptor sits at sector 16 (2048-byte sectors).
+const (
+	pvdOffset      = 16 * 2048
+	volumeIDOffset = pvdOffset + 40
+	volumeIDLen    = 32
+)
+
+// Image is a checked guest image.
+type Image struct {
+	Path     string
+	VolumeID string // e.g. "tender-v0.1.0"
+}
+
+// Version is the image version from the volume ID ("0.1.0"), or "" when the
+// image is not one of ours.
+func (im Image) Version() string {
+	v, ok := strings.CutPrefix(im.VolumeID, "tender-v")
+	if !ok {
+		return ""
+	}
+	return v
+}
+
+// Open checks that path is an ISO 9660 image and reads its volume ID.
+func Open(path string) (Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return Image{}, fmt.Errorf("ISO %q does not exist (build one with `make iso`, or pass --iso PATH)", path)
+		}
+		return Image{}, fmt.Errorf("opening ISO: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return Image{}, fmt.Errorf("ISO %q is a directory, not an ISO image", path)
+	}
+	id, err := readVolumeID(f)
+	if err != nil {
+		return Image{}, fmt.Errorf("%q is not an ISO image: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Image{}, err
+	}
+	return Image{Path: abs, VolumeID: id}, nil
+}
+
+func readVolumeID(r io.ReaderAt) (string, error) {
+	pvd := make([]byte, 2048)
+	if _, err := r.ReadAt(pvd, pvdOffset); err != nil {
+		return "", errors.New("too short to hold a volume descriptor")
+	}
+	// Type 1 = primary volume descriptor, then the standard identifier.
+	if pvd[0] != 1 || !bytes.Equal(pvd[1:6], []byte("CD001")) {
+		return "", errors.New("no ISO 9660 primary volume descriptor")
+	}
+	id := pvd[volumeIDOffset-pvdOffset : volumeIDOffset-pvdOffset+volumeIDLen]
+	return strings.TrimRight(string(id), " \x00"), nil
+}
+
+// Find returns the image to use: the explicit path when given, else the
+// cached one. The error says how to get an image.
+func Find(explicit, cacheDir string) (Image, error) {
+	if explicit != "" {
+		return Open(explicit)
+	}
+	cached := filepath.Join(cacheDir, FileName)
+	if _, err := os.Stat(cached); err == nil {
+		return Open(cached)
+	}
+	return Image{}, fmt.Errorf("no tender ISO found: pass --iso PATH (build one with `make iso`), set `iso:` in config.yaml, or put one at %s", cached)
+}

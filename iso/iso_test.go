@@ -1,0 +1,67 @@
+package iso
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeISO writes the smallest file Open accepts: a primary volume
+// descriptor at sector 16 with the given volume ID.
+func fakeISO(t *testing.T, volumeID string) string {
+	t.Helper()
+	data := make([]byte, 17*2048)
+	pvd := data[pvdOffset:]
+	pvd[0] = 1
+	copy(pvd[1:], "CD001")
+	copy(pvd[40:72], volumeID+strings.Repeat(" ", 32-len(volumeID)))
+	path := filepath.Join(t.TempDir(), "x.iso")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestOpenReadsVersion(t *testing.T) {
+	im, err := Open(fakeISO(t, "tender-v1.2.3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.VolumeID != "tender-v1.2.3" || im.Version() != "1.2.3" {
+		t.Fatalf("got %q / %q", im.VolumeID, im.Version())
+	}
+	other, _ := Open(fakeISO(t, "DEBIAN"))
+	if other.Version() != "" {
+		t.Fatalf("a foreign ISO has version %q", other.Version())
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte(strings.Repeat("hello\n", 10000)), 0o644)
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing.iso"): "does not exist (build one with `make iso`, or pass --iso PATH)",
+		text:                              "is not an ISO image: no ISO 9660 primary volume descriptor",
+		dir:                               "is a directory, not an ISO image",
+	} {
+		_, err := Open(path)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Open(%s) error = %v, want it to contain %q", path, err, want)
+		}
+	}
+}
+
+func TestFindUsesCacheOrSaysHow(t *testing.T) {
+	cache := t.TempDir()
+	if _, err := Find("", cache); err == nil || !strings.Contains(err.Error(), "no tender ISO found: pass --iso PATH") {
+		t.Fatalf("Find with an empty cache: %v", err)
+	}
+	data, _ := os.ReadFile(fakeISO(t, "tender-v0.1.0"))
+	os.WriteFile(filepath.Join(cache, FileName), data, 0o644)
+	im, err := Find("", cache)
+	if err != nil || im.Version() != "0.1.0" {
+		t.Fatalf("Find = %+v, %v", im, err)
+	}
+}

@@ -1,0 +1,213 @@
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/provision"
+	"github.com/tenderdev/tender/vm"
+)
+
+// DownTimeout is how long Down waits for the guest to power off.
+const DownTimeout = 30 * time.Second
+
+// Down presses the ACPI power button and waits for the guest to power off.
+func (s *Store) Down(ctx context.Context, name string) error {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return err
+	}
+	st, err := m.Driver.State(ctx, m.Spec())
+	if err != nil {
+		return err
+	}
+	if st != vm.Running && st != vm.Starting && st != vm.Paused {
+		fmt.Fprintf(s.Progress, "machine %q is already %s\n", name, st)
+		return nil
+	}
+	fmt.Fprintf(s.Progress, "stopping machine %q…\n", name)
+	if err := m.Driver.Stop(ctx, m.Spec(), false); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(DownTimeout)
+	for time.Now().Before(deadline) {
+		st, err := m.Driver.State(ctx, m.Spec())
+		if err != nil {
+			return err
+		}
+		if st != vm.Running && st != vm.Starting && st != vm.Paused {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("machine %q is still running %s after the power button; run `tender poweroff%s` to stop it hard", name, DownTimeout, nameArg(name))
+}
+
+// Poweroff stops the VM at once.
+func (s *Store) Poweroff(ctx context.Context, name string) error {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Progress, "warning: powering off %q without a shutdown; data the guest has not synced may be lost\n", name)
+	return m.Driver.Stop(ctx, m.Spec(), true)
+}
+
+// Reset hard-reboots the VM.
+func (s *Store) Reset(ctx context.Context, name string) error {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return err
+	}
+	r, ok := m.Driver.(vm.Resetter)
+	if !ok {
+		return fmt.Errorf("reset is not supported by the %s driver: %w", m.Driver.Name(), vm.ErrNotSupported)
+	}
+	return r.Reset(ctx, m.Spec())
+}
+
+// Save suspends the VM where the driver can.
+func (s *Store) Save(ctx context.Context, name string) error {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return err
+	}
+	sv, ok := m.Driver.(vm.Saver)
+	if !ok {
+		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.Driver.Name(), nameArg(name), vm.ErrNotSupported)
+	}
+	return sv.Save(ctx, m.Spec())
+}
+
+// Delete stops the VM, removes it from the hypervisor and removes the
+// machine directory. The CA stays.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return err
+	}
+	if st, err := m.Driver.State(ctx, m.Spec()); err == nil && st != vm.Stopped && st != vm.NotCreated && st != vm.Aborted {
+		if err := m.Driver.Stop(ctx, m.Spec(), true); err != nil {
+			return err
+		}
+	}
+	if err := m.Driver.Delete(ctx, m.Spec()); err != nil && !errors.Is(err, vm.ErrNotFound) {
+		return err
+	}
+	// Rename first so a half-finished removal never looks like a machine.
+	trash := filepath.Join(filepath.Dir(m.Dir), ".delete-"+name+"-"+fmt.Sprint(time.Now().UnixNano()))
+	if err := os.Rename(m.Dir, trash); err != nil {
+		return fmt.Errorf("removing %s: %w", m.Dir, err)
+	}
+	return os.RemoveAll(trash)
+}
+
+// RegenerateCerts issues a new server cert (and with client, new client
+// certs), copies the server side to the running guest and restarts dockerd.
+func (s *Store) RegenerateCerts(ctx context.Context, name string, client bool) error {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return err
+	}
+	ca, err := s.loadOrCreateCA()
+	if err != nil {
+		return err
+	}
+	server, err := ca.IssueServer(hostAlias(name))
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{ServerCert: server.CertPEM, ServerKey: server.KeyPEM}
+	if client {
+		c, err := ca.IssueClient("tender client " + name)
+		if err != nil {
+			return err
+		}
+		files[filepath.Join(ClientCerts, ClientCert)] = c.CertPEM
+		files[filepath.Join(ClientCerts, ClientKey)] = c.KeyPEM
+		files[filepath.Join(ClientCerts, CACertFile)] = ca.CertPEM
+	}
+	st, err := m.Driver.State(ctx, m.Spec())
+	if err != nil {
+		return err
+	}
+	var conn *provision.Client
+	if st == vm.Running {
+		if conn, err = m.Dial(ctx); err != nil {
+			return fmt.Errorf("connecting to the guest to install the new certificates: %w", err)
+		}
+		defer conn.Close()
+	}
+	for rel, data := range files {
+		perm := os.FileMode(0o644)
+		if rel == ServerKey || rel == filepath.Join(ClientCerts, ClientKey) {
+			perm = 0o600
+		}
+		if err := writeFileAtomic(filepath.Join(m.Dir, rel), data, perm); err != nil {
+			return err
+		}
+	}
+	if conn == nil {
+		fmt.Fprintf(s.Progress, "machine %q is not running; `tender up` will install the new certificates\n", name)
+		return nil
+	}
+	if err := provision.InstallServerCerts(ctx, conn, ca.CertPEM, server.CertPEM, server.KeyPEM); err != nil {
+		return err
+	}
+	return m.pingDockerUntil(ctx, time.Minute)
+}
+
+func (m *Machine) pingDockerUntil(ctx context.Context, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		err := m.pingDocker(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("docker did not answer after the certificates changed: %w", err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,191 @@
+// Package machine holds tender's use cases — init, up, down, delete and the
+// rest — and the store of machines under TENDER_HOME. It decides the
+// lifecycle; drivers (vm/...) do the hypervisor work and provision makes and
+// delivers credentials.
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/vm"
+)
+
+// DriverFactory returns the driver for a machine's settings.
+type DriverFactory func(s config.Settings) (vm.Driver, error)
+
+// Store is the set of machines under one TENDER_HOME, with what the use
+// cases need from the outside world.
+type Store struct {
+	Home      string
+	Progress  io.Writer // progress, warnings and hints (stderr)
+	Drivers   DriverFactory
+	LookupEnv func(string) (string, bool)
+}
+
+// ErrNotExist is returned for a machine that has no directory.
+var ErrNotExist = errors.New("machine does not exist")
+
+// Machine is one machine as stored, with its effective settings.
+type Machine struct {
+	Name     string
+	Dir      string
+	Settings config.Settings
+	Runtime  Runtime
+	Driver   vm.Driver
+}
+
+// Dir is the directory of the machine called name.
+func (s *Store) Dir(name string) string {
+	return filepath.Join(s.Home, MachinesDir, name)
+}
+
+// CertPath is DOCKER_CERT_PATH for the machine.
+func (m *Machine) CertPath() string { return filepath.Join(m.Dir, ClientCerts) }
+
+// Spec is what the driver needs to run the machine.
+func (m *Machine) Spec() vm.Spec {
+	sp := vm.Spec{
+		Name:       m.Name,
+		Dir:        m.Dir,
+		ISO:        m.Settings.ISO,
+		Disk:       filepath.Join(m.Dir, DiskFile),
+		CPUs:       m.Settings.CPUs,
+		MemoryMiB:  m.Settings.MemoryMiB,
+		SSHPort:    m.Runtime.SSHPort,
+		DockerPort: m.Runtime.DockerPort,
+		SerialLog:  filepath.Join(m.Dir, SerialLog),
+		Arch:       m.Settings.Arch,
+	}
+	return sp
+}
+
+// Sources lists the configuration layers for a machine, highest precedence
+// first: flags, TENDER_* environment, machine.yaml, config.yaml.
+func (s *Store) sources(name string, flags config.Layer) ([]config.Source, error) {
+	env, err := config.FromEnv(s.lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	srcs := []config.Source{{Name: "flag", Layer: flags}, {Name: "env", Layer: env}}
+	if name != "" {
+		mf, err := config.Load(filepath.Join(s.Dir(name), MachineFile))
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, config.Source{Name: MachineFile, Layer: mf})
+	}
+	cf, err := config.Load(filepath.Join(s.Home, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	return append(srcs, config.Source{Name: ConfigFile, Layer: cf}), nil
+}
+
+func (s *Store) lookupEnv(k string) (string, bool) {
+	if s.LookupEnv != nil {
+		return s.LookupEnv(k)
+	}
+	return os.LookupEnv(k)
+}
+
+// Load reads a machine and resolves its settings; flags override them.
+func (s *Store) Load(name string, flags config.Layer) (*Machine, error) {
+	if err := config.ValidateName(name); err != nil {
+		return nil, err
+	}
+	dir := s.Dir(name)
+	if _, err := os.Stat(filepath.Join(dir, MachineFile)); err != nil {
+		return nil, fmt.Errorf("machine %q does not exist (run `tender init%s`): %w", name, nameArg(name), ErrNotExist)
+	}
+	srcs, err := s.sources(name, flags)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := config.Resolve(srcs...)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := readRuntime(dir)
+	if err != nil {
+		fmt.Fprintf(s.Progress, "warning: %v\n", err)
+	}
+	drv, err := s.Drivers(settings)
+	if err != nil {
+		return nil, err
+	}
+	return &Machine{Name: name, Dir: dir, Settings: settings, Runtime: rt, Driver: drv}, nil
+}
+
+// List returns the names of every machine, sorted.
+func (s *Store) List() ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(s.Home, MachinesDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() || config.ValidateName(e.Name()) != nil {
+			continue // skips init's temporary directories
+		}
+		if _, err := os.Stat(filepath.Join(s.Home, MachinesDir, e.Name(), MachineFile)); err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// State is the machine's state; a machine without a directory is NotCreated.
+// It starts no program (shellinit and status call it on every shell start).
+func (s *Store) State(ctx context.Context, name string) (vm.State, *Machine, error) {
+	m, err := s.Load(name, config.Layer{})
+	if errors.Is(err, ErrNotExist) {
+		return vm.NotCreated, nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	st, err := m.Driver.State(ctx, m.Spec())
+	if err != nil {
+		return "", m, err
+	}
+	return st, m, nil
+}
+
+// nameArg is " NAME" for commands the user can copy, or "" for the default.
+func nameArg(name string) string {
+	if name == DefaultName {
+		return ""
+	}
+	return " " + name
+}
+
+// DefaultName is the machine used when none is named.
+const DefaultName = "default"
+
+// Settings is the effective configuration of machine name, or of a new
+// machine when it does not exist yet.
+func (s *Store) Settings(name string) (config.Settings, error) {
+	if err := config.ValidateName(name); err != nil {
+		return config.Settings{}, err
+	}
+	existing := ""
+	if _, err := os.Stat(filepath.Join(s.Dir(name), MachineFile)); err == nil {
+		existing = name
+	}
+	srcs, err := s.sources(existing, config.Layer{})
+	if err != nil {
+		return config.Settings{}, err
+	}
+	return config.Resolve(srcs...)
+}

@@ -1,0 +1,362 @@
+package machine
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/provision"
+	"github.com/tenderdev/tender/vm"
+)
+
+// UpResult says what Up did.
+type UpResult struct {
+	Machine        *Machine
+	AlreadyRunning bool
+	Took           time.Duration
+	Phases         []Phase // for --verbose
+}
+
+// Phase is one timed step of a boot as seen from the host.
+type Phase struct {
+	Name  string
+	After time.Duration // since Up started the VM
+}
+
+// Up boots the machine and waits until SSH and the Docker API answer. If it
+// fails after starting the VM, it stops the VM again, so the machine is left
+// as it was.
+func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpResult, error) {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	m, err := s.Load(name, flags)
+	if err != nil {
+		return nil, err
+	}
+	state, err := m.Driver.State(ctx, m.Spec())
+	if err != nil {
+		return nil, err
+	}
+	switch state {
+	case vm.Running:
+		if err := m.pingDocker(ctx); err == nil {
+			return &UpResult{Machine: m, AlreadyRunning: true}, nil
+		}
+		// Running but docker does not answer yet (another up was
+		// interrupted, or the guest is still booting): wait below.
+	case vm.Starting:
+	default:
+		if err := s.choosePorts(m); err != nil {
+			return nil, err
+		}
+	}
+
+	start := time.Now()
+	res := &UpResult{Machine: m}
+	if state != vm.Running && state != vm.Starting {
+		if err := writeRuntime(m.Dir, m.Runtime); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(s.Progress, "starting machine %q (%s driver)…\n", name, m.Driver.Name())
+		if err := m.Driver.Start(ctx, m.Spec()); err != nil {
+			return nil, err
+		}
+		res.Phases = append(res.Phases, Phase{"vm started", time.Since(start)})
+	}
+	if err := s.waitReady(ctx, m, start, res); err != nil {
+		// Leave the machine as it was: stopped.
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		_ = m.Driver.Stop(stopCtx, m.Spec(), true)
+		return nil, err
+	}
+	res.Took = time.Since(start)
+	m.Runtime.BootedAt = start
+	m.Runtime.ReadyAfter = res.Took.Seconds()
+	if err := writeRuntime(m.Dir, m.Runtime); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// choosePorts keeps the stored ports when they are still free, takes pinned
+// ports from the settings, and picks free ones otherwise.
+func (s *Store) choosePorts(m *Machine) error {
+	var err error
+	m.Runtime.SSHPort, err = s.choosePort("ssh_port", "--sshport", m.Settings.SSHPort, m.Runtime.SSHPort, 0)
+	if err != nil {
+		return err
+	}
+	m.Runtime.DockerPort, err = s.choosePort("docker_port", "--dockerport", m.Settings.DockerPort, m.Runtime.DockerPort, m.Runtime.SSHPort)
+	if err != nil {
+		return err
+	}
+	m.Runtime.Driver = m.Driver.Name()
+	return nil
+}
+
+func (s *Store) choosePort(key, flag string, pinned, stored, avoid int) (int, error) {
+	if pinned != 0 {
+		if !portFree(pinned) {
+			return 0, fmt.Errorf("port %d on 127.0.0.1 (`%s`) is in use by another program: stop it, or choose another port with %s or `%s:` in machine.yaml", pinned, key, flag, key)
+		}
+		return pinned, nil
+	}
+	if stored != 0 && stored != avoid && portFree(stored) {
+		return stored, nil
+	}
+	if stored != 0 {
+		fmt.Fprintf(s.Progress, "port %d (%s) is taken by another program; picking another\n", stored, key)
+	}
+	for range 10 {
+		p, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		if p != avoid {
+			return p, nil
+		}
+	}
+	return 0, errors.New("no free port found on 127.0.0.1")
+}
+
+func portFree(p int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port on 127.0.0.1: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitReady waits for SSH (with the pinned host key), then for docker's
+// /_ping over TLS, and checks the guest serves our server certificate.
+func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res *UpResult) error {
+	ctx, cancel := context.WithTimeout(ctx, m.Settings.BootTimeout)
+	defer cancel()
+	prog := newProgress(s.Progress, start)
+	defer prog.done()
+
+	prog.set("waiting for SSH")
+	client, err := m.waitSSH(ctx)
+	if err != nil {
+		return m.bootError("SSH did not answer", err)
+	}
+	defer client.Close()
+	res.Phases = append(res.Phases, Phase{"ssh answered", time.Since(start)})
+
+	prog.set("waiting for Docker")
+	for {
+		err = m.pingDocker(ctx)
+		if err == nil {
+			break
+		}
+		var wrongCert *wrongServerCertError
+		if errors.As(err, &wrongCert) {
+			prog.set("installing the server certificate")
+			if err := m.installServerCerts(ctx, client); err != nil {
+				return err
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return m.bootError("Docker did not answer", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	res.Phases = append(res.Phases, Phase{"docker answered", time.Since(start)})
+	return nil
+}
+
+func (m *Machine) waitSSH(ctx context.Context) (*provision.Client, error) {
+	key, err := os.ReadFile(filepath.Join(m.Dir, SSHKey))
+	if err != nil {
+		return nil, err
+	}
+	hostKey, err := m.GuestHostKey()
+	if err != nil {
+		return nil, err
+	}
+	return provision.WaitForSSH(ctx, m.SSHAddr(), "docker", key, hostKey)
+}
+
+// Dial opens an SSH connection to the running guest.
+func (m *Machine) Dial(ctx context.Context) (*provision.Client, error) {
+	key, err := os.ReadFile(filepath.Join(m.Dir, SSHKey))
+	if err != nil {
+		return nil, err
+	}
+	hostKey, err := m.GuestHostKey()
+	if err != nil {
+		return nil, err
+	}
+	return provision.Dial(ctx, m.SSHAddr(), "docker", key, hostKey)
+}
+
+// GuestHostKey is the guest's pinned SSH host key.
+func (m *Machine) GuestHostKey() (ssh.PublicKey, error) {
+	data, err := os.ReadFile(filepath.Join(m.Dir, GuestHostKey))
+	if err != nil {
+		return nil, fmt.Errorf("reading the pinned guest host key: %w", err)
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("the pinned guest host key %s is damaged: %w", GuestHostKey, err)
+	}
+	return pub, nil
+}
+
+// SSHAddr and DockerHost are where the host reaches the guest.
+func (m *Machine) SSHAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.Runtime.SSHPort))
+}
+
+// DockerHost is the DOCKER_HOST value for the machine.
+func (m *Machine) DockerHost() string {
+	return "tcp://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(m.Runtime.DockerPort))
+}
+
+type wrongServerCertError struct{}
+
+func (*wrongServerCertError) Error() string {
+	return "the guest's Docker serves a certificate other than this machine's"
+}
+
+// pingDocker asks docker's /_ping over TLS with the client cert. It returns
+// *wrongServerCertError when the guest presents a cert other than ours.
+func (m *Machine) pingDocker(ctx context.Context) error {
+	if m.Runtime.DockerPort == 0 {
+		return errors.New("no docker port recorded")
+	}
+	tlsConf, err := m.clientTLS()
+	if err != nil {
+		return err
+	}
+	ours, err := os.ReadFile(filepath.Join(m.Dir, ServerCert))
+	if err != nil {
+		return err
+	}
+	// Verification happens here rather than by name, so that a cert from
+	// our CA but not this machine's is noticed and replaced.
+	tlsConf.InsecureSkipVerify = true
+	tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 || !bytes.Contains(ours, pemBody(cs.PeerCertificates[0].Raw)) {
+			return &wrongServerCertError{}
+		}
+		return nil
+	}
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf}}
+	defer client.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:"+strconv.Itoa(m.Runtime.DockerPort)+"/_ping", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var wrong *wrongServerCertError
+		if errors.As(err, &wrong) {
+			return wrong
+		}
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("docker /_ping answered %s", resp.Status)
+	}
+	return nil
+}
+
+func (m *Machine) clientTLS() (*tls.Config, error) {
+	certs := m.CertPath()
+	cert, err := tls.LoadX509KeyPair(filepath.Join(certs, ClientCert), filepath.Join(certs, ClientKey))
+	if err != nil {
+		return nil, fmt.Errorf("loading the client certificate (run `tender regenerate-certs --client`): %w", err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(certs, CACertFile))
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// pemBody is the base64 body of a DER cert as it appears in a PEM file.
+func pemBody(der []byte) []byte {
+	var b strings.Builder
+	enc := []byte(encodeBase64(der))
+	for len(enc) > 64 {
+		b.Write(enc[:64])
+		b.WriteByte('\n')
+		enc = enc[64:]
+	}
+	b.Write(enc)
+	return []byte(b.String())
+}
+
+func (m *Machine) installServerCerts(ctx context.Context, c *provision.Client) error {
+	read := func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(m.Dir, p)) }
+	ca, err := read(filepath.Join(ClientCerts, CACertFile))
+	if err != nil {
+		return err
+	}
+	cert, err := read(ServerCert)
+	if err != nil {
+		return err
+	}
+	key, err := read(ServerKey)
+	if err != nil {
+		return err
+	}
+	return provision.InstallServerCerts(ctx, c, ca, cert, key)
+}
+
+// bootError adds the serial console's last lines to a boot failure.
+func (m *Machine) bootError(what string, err error) error {
+	tail := TailFile(filepath.Join(m.Dir, SerialLog), 15)
+	if tail == "" {
+		tail = "(the serial log is empty)"
+	}
+	return fmt.Errorf("machine %q did not become ready: %s: %w\nlast lines of %s:\n%s", m.Name, what, err, filepath.Join(m.Dir, SerialLog), tail)
+}
+
+// TailFile returns the last n lines of a file, or "" when it cannot be read.
+func TailFile(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,61 @@
+// Command tender gives you a Docker engine in a lightweight Linux VM.
+// See README.md, or run `tender help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/commands"
+	"github.com/tenderdev/tender/drivers"
+	"github.com/tenderdev/tender/machine"
+)
+
+// Stamped at build time with -ldflags "-X main.version=…".
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+func main() {
+	// os.Exit skips deferred calls, so all the work happens in run.
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &commands.Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Getenv: os.Getenv, LookupEnv: os.LookupEnv,
+		Version: version, Commit: commit, Date: date,
+		Args: args,
+		NewStore: func(home string, verbose bool, stderr io.Writer) *machine.Store {
+			return &machine.Store{Home: home, Progress: stderr, Drivers: drivers.Factory(verbose, stderr), LookupEnv: os.LookupEnv}
+		},
+	}
+	err := commands.New(env).RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	var exit cli.ExitCoder
+	if errors.As(err, &exit) {
+		if msg := exit.Error(); msg != "" {
+			fmt.Fprintf(os.Stderr, "tender: %s\n", msg)
+		}
+		return exit.ExitCode()
+	}
+	fmt.Fprintf(os.Stderr, "tender: %v\n", err)
+	if ctx.Err() != nil {
+		return 130
+	}
+	return 1
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"tender": func() { os.Exit(run(os.Args)) },
+	})
+}
+
+// TestScripts runs the command-line scripts in testdata/script: every bad
+// input gets a one-line error naming the field and the fix, and leaves
+// nothing half-made. They need no VM.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("TENDER_HOME", e.WorkDir+"/home")
+			e.Setenv("HOME", e.WorkDir)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// occupy-port VAR: listen on a free 127.0.0.1 port for the rest
+			// of the script and put its number in $VAR.
+			"occupy-port": func(ts *testscript.TestScript, neg bool, args []string) {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				ts.Check(err)
+				ts.Defer(func() { l.Close() })
+				ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+			},
+			// fake-iso FILE: write the smallest file tender accepts as an ISO.
+			"fake-iso": func(ts *testscript.TestScript, neg bool, args []string) {
+				data := make([]byte, 17*2048)
+				data[16*2048] = 1
+				copy(data[16*2048+1:], "CD001")
+				copy(data[16*2048+40:], "tender-v0.0.0")
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o644))
+			},
+		},
+	})
+}

@@ -1,0 +1,98 @@
+package provision
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// HostAlias is the name plain OpenSSH knows machine name by, in ssh_config
+// and known_hosts. The pinned host key is filed under it rather than under
+// 127.0.0.1:PORT because the port can change between boots.
+func HostAlias(name string) string { return "tender-" + name }
+
+// WriteKnownHosts writes a known_hosts file (0600) pinning hostKey for alias:
+// one line, `alias ssh-ed25519 AAAA…`.
+func WriteKnownHosts(path, alias string, hostKey ssh.PublicKey) error {
+	if alias == "" || hostKey == nil {
+		return errors.New("known_hosts needs a host alias and a host key")
+	}
+	line := knownhosts.Line([]string{alias}, hostKey) + "\n"
+	return writeBytesAtomic(path, []byte(line), 0o600)
+}
+
+// SSHConfig is what ssh_config needs so that `ssh -F ssh_config tender-NAME`
+// reaches the guest with the right key and the pinned host key.
+type SSHConfig struct {
+	Alias          string // Host and HostKeyAlias, see HostAlias
+	Port           int    // the forwarded SSH port on 127.0.0.1
+	User           string // GuestUser when empty
+	IdentityFile   string // the private key
+	KnownHostsFile string // written by WriteKnownHosts
+}
+
+// RenderSSHConfig renders c as an OpenSSH client config.
+func RenderSSHConfig(c SSHConfig) ([]byte, error) {
+	var errs []error
+	if c.Alias == "" || strings.ContainsAny(c.Alias, " \t\r\n\"") {
+		errs = append(errs, fmt.Errorf("ssh_config: host alias %q must be a non-empty word", c.Alias))
+	}
+	if c.Port <= 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("ssh_config: port %d is not a TCP port", c.Port))
+	}
+	if c.IdentityFile == "" || c.KnownHostsFile == "" {
+		errs = append(errs, errors.New("ssh_config: the identity file and the known_hosts file are required"))
+	}
+	user := c.User
+	if user == "" {
+		user = GuestUser
+	}
+	if strings.ContainsAny(user, " \t\r\n\"") {
+		errs = append(errs, fmt.Errorf("ssh_config: user %q must be a word", user))
+	}
+	for _, p := range []string{c.IdentityFile, c.KnownHostsFile} {
+		if strings.ContainsAny(p, "\r\n") {
+			errs = append(errs, fmt.Errorf("ssh_config: path %q contains a line break", p))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Host %s\n", c.Alias)
+	fmt.Fprintf(&b, "  HostName 127.0.0.1\n")
+	fmt.Fprintf(&b, "  Port %d\n", c.Port)
+	fmt.Fprintf(&b, "  User %s\n", user)
+	fmt.Fprintf(&b, "  IdentityFile %s\n", sshConfigPath(c.IdentityFile))
+	fmt.Fprintf(&b, "  IdentitiesOnly yes\n")
+	fmt.Fprintf(&b, "  UserKnownHostsFile %s\n", sshConfigPath(c.KnownHostsFile))
+	fmt.Fprintf(&b, "  HostKeyAlias %s\n", c.Alias)
+	fmt.Fprintf(&b, "  StrictHostKeyChecking yes\n")
+	fmt.Fprintf(&b, "  LogLevel ERROR\n")
+	return b.Bytes(), nil
+}
+
+// WriteSSHConfig renders c and writes it to path, 0600.
+func WriteSSHConfig(path string, c SSHConfig) error {
+	data, err := RenderSSHConfig(c)
+	if err != nil {
+		return err
+	}
+	return writeBytesAtomic(path, data, 0o600)
+}
+
+// sshConfigPath quotes a path for ssh_config. OpenSSH splits arguments on
+// spaces outside double quotes, reads \\ and \" inside them as escapes, and
+// expands %-tokens in IdentityFile and UserKnownHostsFile, so % is doubled.
+// Windows paths are written with forward slashes, which OpenSSH for Windows
+// accepts, so that their backslashes need no escaping.
+func sshConfigPath(p string) string {
+	p = filepath.ToSlash(p)
+	p = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `%`, `%%`).Replace(p)
+	return `"` + p + `"`
+}

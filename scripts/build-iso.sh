@@ -1,0 +1,381 @@
+#!/bin/bash
+# build-iso.sh builds out/tender.iso (and its .sha256), the guest image, from
+# Debian 13 (trixie) packages: run as root on Debian 12 or 13 after
+# scripts/deps.sh, with only the Debian mirror reachable.
+#
+#   kernel     Debian's generic linux-image-amd64, /boot/vmlinuz on the ISO
+#   initramfs  /boot/initrd.img: tender-agent as /init plus the modules that
+#              find and mount the CD (agent/initramfs)
+#   root       /tender/root.sqfs: an allow-list of binaries from the .debs
+#              (scripts/iso/rootfs.txt), their library closure, the modules of
+#              scripts/iso/modules.txt, scripts/iso/rootfs/ and the agent as
+#              /sbin/tender-agent; stage 1 mounts it under a tmpfs overlay.
+#
+# Downloads and finished ISOs are cached in $TENDER_BUILD_CACHE (default
+# /var/cache/tender-build), keyed by the inputs: an unchanged tree rebuilds in
+# seconds. Knobs (part of the key): TENDER_SQUASHFS_COMP (zstd, xz, gzip, lz4),
+# TENDER_SQUASHFS_OPTS, TENDER_INITRD_COMP (zstd, gzip, none).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${TENDER_BUILD_CACHE:-/var/cache/tender-build}
+OUT=$REPO/out
+ISO_DIR=$REPO/scripts/iso
+SQUASHFS_COMP=${TENDER_SQUASHFS_COMP:-zstd}
+SQUASHFS_OPTS=${TENDER_SQUASHFS_OPTS:-}
+INITRD_COMP=${TENDER_INITRD_COMP:-zstd}
+VERSION=$(tr -d ' \n' <"$REPO/VERSION")
+export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)}
+
+shopt -s nullglob
+T0=$(date +%s.%N)
+phase_start=$T0
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+log() { printf 'build-iso: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+phase() { # phase NAME: ends the running phase and names the next one
+	[ -z "${phase_name:-}" ] || log "$(printf '%-10s done in %5ss' "$phase_name" "$(since "$phase_start")")"
+	phase_name=$1
+	phase_start=$(date +%s.%N)
+	[ "$1" = end ] || log "$1..."
+}
+
+# cache_key prints the sha256 of everything the ISO is made from.
+cache_key() {
+	{
+		echo "squashfs=$SQUASHFS_COMP $SQUASHFS_OPTS initrd=$INITRD_COMP"
+		cd "$REPO"
+		{
+			find scripts/build-iso.sh scripts/iso VERSION go.mod go.sum -type f
+			find agent -type f -name '*.go' ! -name '*_test.go'
+		} | LC_ALL=C sort | xargs sha256sum
+	} | sha256sum | cut -d' ' -f1
+}
+
+# publish copies a finished ISO into out/ with its checksum and key.
+publish() { # publish DIR KEY
+	mkdir -p "$OUT"
+	cp "$1/tender.iso" "$OUT/tender.iso.tmp"
+	mv "$OUT/tender.iso.tmp" "$OUT/tender.iso"
+	(cd "$OUT" && sha256sum tender.iso >tender.iso.sha256)
+	echo "$2" >"$OUT/.tender.iso.key"
+	log "out/tender.iso: $(du -h --apparent-size "$OUT/tender.iso" | cut -f1)B ($(stat -c %s "$OUT/tender.iso") bytes), volume tender-v$VERSION"
+}
+
+# --- apt: resolve and download the package list ------------------------------
+
+APT=$CACHE/apt
+apt_opts=(-o "Dir=$APT" -o "Dir::State::status=$APT/var/lib/dpkg/status" -o Debug::NoLocking=1
+	-o APT::Install-Recommends=false -o Acquire::Retries=3 -o APT::Architecture=amd64)
+
+apt_setup() {
+	mkdir -p "$APT/etc/apt/apt.conf.d" "$APT/etc/apt/preferences.d" "$APT/var/lib/dpkg" \
+		"$APT/var/lib/apt/lists/partial" "$APT/var/cache/apt/archives/partial"
+	[ -e "$APT/var/lib/dpkg/status" ] || : >"$APT/var/lib/dpkg/status"
+	local src='deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main'
+	[ "$(cat "$APT/etc/apt/sources.list" 2>/dev/null)" = "$src" ] || echo "$src" >"$APT/etc/apt/sources.list"
+}
+
+# fetch downloads the closure of packages.txt and prints the .deb paths.
+fetch() {
+	local pkgs
+	mapfile -t pkgs < <(grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/packages.txt")
+	if ! apt-get "${apt_opts[@]}" -qq -y -d install "${pkgs[@]}" >/dev/null 2>&1; then
+		log "updating the trixie package lists"
+		apt-get "${apt_opts[@]}" -qq update >&2 || die "apt-get update failed (is deb.debian.org reachable?)"
+		apt-get "${apt_opts[@]}" -qq -y -d install "${pkgs[@]}" >&2 ||
+			die "cannot download the packages of scripts/iso/packages.txt (a pinned version may have left the mirror: see that file)"
+	fi
+	# An empty dpkg status makes the simulation list the whole closure.
+	apt-get "${apt_opts[@]}" -s install "${pkgs[@]}" |
+		sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([a-z0-9]*\)\])$/\1 \2 \3/p' |
+		while read -r name ver arch; do
+			local f="$APT/var/cache/apt/archives/${name}_${ver//:/%3a}_$arch.deb"
+			[ -f "$f" ] || die "missing $f after download"
+			echo "$f"
+		done
+}
+
+# --- staging: every .deb extracted, usr-merged ---------------------------------
+
+# stage extracts the .debs (maintainer scripts never run) once per package set.
+stage() { # stage DEB...
+	local key dir
+	key=$(printf '%s\n' "$@" | xargs -n1 basename | sha256sum | cut -c1-16)
+	dir=$CACHE/staging/$key
+	if [ ! -e "$dir/.done" ]; then
+		rm -rf "$CACHE/staging"
+		mkdir -p "$dir/tree"
+		for deb in "$@"; do dpkg-deb -x "$deb" "$dir/tree"; done
+		usrmerge "$dir/tree"
+		touch "$dir/.done"
+	fi
+	STAGE=$dir/tree
+}
+
+usrmerge() { # usrmerge TREE: /bin, /sbin, /lib, /lib64 become links into /usr
+	local d
+	for d in bin sbin lib lib64; do
+		mkdir -p "$1/usr/$d"
+		if [ -d "$1/$d" ] && [ ! -L "$1/$d" ]; then
+			cp -a "$1/$d/." "$1/usr/$d/"
+			rm -rf "${1:?}/$d"
+		fi
+		ln -sfn "usr/$d" "$1/$d"
+	done
+}
+
+# run_staged runs a program of the staging tree with its own loader.
+run_staged() { # run_staged ARGV0 PATH ARGS...
+	local argv0=$1 prog=$2
+	shift 2
+	"$STAGE/usr/lib64/ld-linux-x86-64.so.2" --library-path "$STAGE/usr/lib/x86_64-linux-gnu" \
+		--argv0 "$argv0" "$STAGE$prog" "$@"
+}
+
+# --- root: keep what the guest runs --------------------------------------------
+
+canon() { # canon PATH: the usr-merged, lexically normalised form of PATH
+	local p
+	p=$(realpath -m -s "$1")
+	case $p in
+	/bin/* | /sbin/* | /lib/* | /lib64/*) p=/usr$p ;;
+	esac
+	echo "$p"
+}
+
+# keep copies PATH from the staging tree into the root, with link targets,
+# directory contents and the shared libraries ELF files need.
+keep() { # keep PATH
+	local p src t
+	p=$(canon "$1")
+	[ -e "$ROOT$p" ] || [ -L "$ROOT$p" ] && return 0
+	src=$STAGE$p
+	if [ -L "$src" ]; then
+		mkdir -p "$ROOT${p%/*}"
+		cp -a "$src" "$ROOT$p"
+		t=$(readlink "$src")
+		[[ $t == /* ]] || t=${p%/*}/$t
+		keep "$t"
+	elif [ -d "$src" ]; then
+		mkdir -p "$ROOT$p"
+		for t in "$src"/*; do keep "${t#"$STAGE"}"; done
+	elif [ -f "$src" ]; then
+		mkdir -p "$ROOT${p%/*}"
+		cp -a "$src" "$ROOT$p"
+		if [ "$(head -c4 "$src" | tr -d '\0')" = $'\x7fELF' ]; then keep_libs "$p"; fi
+	else
+		die "$p is not in any extracted package (scripts/iso/rootfs.txt)"
+	fi
+}
+
+keep_libs() { # keep_libs ELF-PATH
+	local elf=$1 dyn lib dirs d found
+	dyn=$(readelf -d "$STAGE$elf" 2>/dev/null) || return 0
+	dirs=$(sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p; s/.*(RPATH).*\[\(.*\)\]/\1/p' <<<"$dyn" | tr ':' ' ')
+	dirs=${dirs//\$ORIGIN/${elf%/*}}
+	for lib in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn"); do
+		found=
+		for d in $dirs /usr/lib/x86_64-linux-gnu /usr/lib /usr/lib64; do
+			if [ -e "$STAGE$d/$lib" ]; then
+				keep "$d/$lib"
+				found=1
+				break
+			fi
+		done
+		[ -n "$found" ] || die "$elf needs $lib, which no extracted package has"
+	done
+}
+
+# link_applets adds busybox's applet links where no real program is kept.
+link_applets() {
+	local a
+	for a in $(run_staged busybox /usr/bin/busybox --list-full); do
+		a=$(canon "/$a")
+		[ -e "$ROOT$a" ] || [ -L "$ROOT$a" ] || ln -s /usr/bin/busybox "$ROOT$a"
+	done
+}
+
+link_iptables() {
+	local t
+	for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+		ln -sfn xtables-nft-multi "$ROOT/usr/sbin/$t"
+	done
+}
+
+skeleton() { # the directories, links and files no package provides
+	local d
+	usrmerge "$ROOT"
+	for d in dev proc sys run tmp root home/docker etc/tender etc/ssh media/tender-iso mnt \
+		var/lib var/log var/tmp var/cache usr/local/bin; do
+		mkdir -p "$ROOT/$d"
+	done
+	chmod 1777 "$ROOT/tmp" "$ROOT/var/tmp"
+	chmod 0700 "$ROOT/root"
+	chown 1000:1000 "$ROOT/home/docker"
+	ln -sfn /run "$ROOT/var/run"
+	ln -sfn /proc/self/mounts "$ROOT/etc/mtab"
+	cp -a "$ISO_DIR/rootfs/." "$ROOT/"
+	sed -i "s/@VERSION@/$VERSION/g" "$ROOT/etc/os-release"
+	chown -R 0:0 "$ROOT/etc"
+	chmod 0640 "$ROOT/etc/shadow"
+	chmod 0440 "$ROOT/etc/sudoers"
+	echo "tender" >"$ROOT/etc/hostname"
+	echo "$VERSION" >"$ROOT/etc/tender/version"
+}
+
+# --- kernel modules --------------------------------------------------------------
+
+# module_order prints, for module names, the load order with dependencies
+# first, as paths relative to /lib/modules/KVER (built-ins are skipped).
+module_order() { # module_order LISTFILE
+	local mods
+	mods=$(grep -v '^[[:space:]]*\(#\|$\)' "$1" | tr - _)
+	awk -v mods="$mods" -v list="$1" '
+		FNR == NR { builtin[modname($0)] = 1; next }
+		{
+			sub(/:$/, "", $1); name = modname($1); path[name] = $1
+			deps[name] = ""
+			for (i = 2; i <= NF; i++) deps[name] = deps[name] " " modname($i)
+		}
+		function modname(p) { sub(/.*\//, "", p); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", p); gsub(/-/, "_", p); return p }
+		function visit(m,   n, d, i) {
+			if (m in done) return
+			done[m] = 1
+			if (!(m in path)) {
+				if (m in builtin) return
+				printf "build-iso: module %s (%s) is not in the kernel\n", m, list > "/dev/stderr"; bad = 1; return
+			}
+			n = split(deps[m], d, " ")
+			for (i = n; i >= 1; i--) visit(d[i])
+			p = path[m]; sub(/\.(xz|zst|gz)$/, "", p); print p
+		}
+		END { n = split(mods, want, "\n"); for (i = 1; i <= n; i++) visit(want[i]); exit bad }
+	' "$KMOD/modules.builtin" "$KMOD/modules.dep"
+}
+
+# install_modules copies and decompresses the listed modules into a tree.
+install_modules() { # install_modules ORDERFILE DESTROOT
+	local rel
+	while read -r rel; do
+		mkdir -p "$2/usr/lib/modules/$KVER/${rel%/*}"
+		xz -dc "$KMOD/$rel.xz" >"$2/usr/lib/modules/$KVER/$rel"
+	done <"$1"
+}
+
+# --- main --------------------------------------------------------------------------
+
+main() {
+	[ "$(id -u)" -eq 0 ] || die "run as root (it extracts packages with their owners and makes device nodes)"
+	for t in apt-get dpkg-deb readelf mksquashfs xorriso cpio xz zstd gzip go; do
+		command -v "$t" >/dev/null || die "$t is missing: run scripts/deps.sh"
+	done
+	[ -f /usr/lib/ISOLINUX/isolinux.bin ] || die "isolinux is missing: run scripts/deps.sh"
+	mkdir -p "$CACHE"
+
+	local key
+	key=$(cache_key)
+	log "tender-v$VERSION, key ${key:0:16}, root squashfs $SQUASHFS_COMP $SQUASHFS_OPTS, initramfs $INITRD_COMP"
+	if [ -f "$OUT/tender.iso" ] && [ "$(cat "$OUT/.tender.iso.key" 2>/dev/null)" = "$key" ]; then
+		log "out/tender.iso is up to date"
+		return
+	fi
+
+	exec 9>"$CACHE/.lock"
+	if ! flock -n 9; then
+		log "waiting for another build to release $CACHE/.lock"
+		flock 9
+	fi
+	if [ -f "$CACHE/iso/$key/tender.iso" ]; then
+		log "taking the ISO from the cache"
+		publish "$CACHE/iso/$key" "$key"
+		return
+	fi
+
+	phase fetch
+	apt_setup
+	local debs
+	mapfile -t debs < <(fetch)
+	[ "${#debs[@]}" -gt 0 ] || die "apt resolved no packages"
+
+	phase extract
+	stage "${debs[@]}"
+	KVER=$(ls "$STAGE/usr/lib/modules")
+	[ "$(wc -w <<<"$KVER")" -eq 1 ] || die "expected one kernel in the packages, found: $KVER"
+	KMOD=$STAGE/usr/lib/modules/$KVER
+	if [ ! -f "$KMOD/modules.dep" ]; then
+		run_staged depmod /usr/bin/kmod -b "$STAGE" "$KVER"
+	fi
+
+	WORK=$CACHE/work
+	rm -rf "$WORK"
+	mkdir -p "$WORK"
+	ROOT=$WORK/root
+	INITRD=$WORK/initramfs
+	ISO=$WORK/iso
+
+	phase agent
+	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath \
+		-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/tender-agent" ./agent/cmd/tender-agent)
+
+	phase root
+	mkdir -p "$ROOT"
+	skeleton
+	local p
+	while read -r p; do keep "$p"; done < <(grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/rootfs.txt")
+	link_iptables
+	link_applets
+	install -m 0755 "$WORK/tender-agent" "$ROOT/usr/sbin/tender-agent"
+	module_order "$ISO_DIR/modules-initramfs.txt" >"$WORK/modules-initramfs"
+	module_order "$ISO_DIR/modules.txt" >"$ROOT/etc/tender/modules"
+	sort -u "$WORK/modules-initramfs" "$ROOT/etc/tender/modules" >"$WORK/modules-all"
+	install_modules "$WORK/modules-all" "$ROOT"
+	cp "$KMOD/modules.order" "$KMOD/modules.builtin" "$KMOD/modules.builtin.modinfo" "$ROOT/usr/lib/modules/$KVER/"
+	run_staged depmod /usr/bin/kmod -b "$ROOT" "$KVER"
+	log "root: $(du -sh "$ROOT" | cut -f1)B, $(find "$ROOT" | wc -l) files, $(wc -l <"$ROOT/etc/tender/modules") modules"
+
+	phase squashfs
+	mkdir -p "$ISO/tender" "$ISO/boot" "$ISO/isolinux"
+	# shellcheck disable=SC2086 # SQUASHFS_OPTS holds several options
+	mksquashfs "$ROOT" "$ISO/tender/root.sqfs" -noappend -quiet -no-progress \
+		-comp "$SQUASHFS_COMP" $SQUASHFS_OPTS -b 1M -no-exports -xattrs >/dev/null
+	log "root.sqfs: $(du -h --apparent-size "$ISO/tender/root.sqfs" | cut -f1)B"
+
+	phase initramfs
+	mkdir -p "$INITRD/etc/tender" "$INITRD/dev" "$INITRD/proc" "$INITRD/sys" "$INITRD/media/tender-iso"
+	mknod -m 0600 "$INITRD/dev/console" c 5 1
+	install -m 0755 "$WORK/tender-agent" "$INITRD/init"
+	echo "$VERSION" >"$INITRD/etc/tender-initramfs"
+	cp "$WORK/modules-initramfs" "$INITRD/etc/tender/modules-initramfs"
+	install_modules "$WORK/modules-initramfs" "$INITRD"
+	local compress=(cat)
+	case $INITRD_COMP in
+	zstd) compress=(zstd -q -19 -T0) ;;
+	gzip) compress=(gzip -9 -n) ;;
+	none) ;;
+	*) die "TENDER_INITRD_COMP must be zstd, gzip or none, got $INITRD_COMP" ;;
+	esac
+	(cd "$INITRD" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet | "${compress[@]}") >"$ISO/boot/initrd.img"
+	log "initrd.img: $(du -h --apparent-size "$ISO/boot/initrd.img" | cut -f1)B"
+
+	phase iso
+	cp "$STAGE/boot/vmlinuz-$KVER" "$ISO/boot/vmlinuz"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$ISO/isolinux/"
+	local cmdline
+	cmdline=$(grep -v '^#' "$ISO_DIR/cmdline.txt" | tr -s ' \n' ' ' | sed 's/ $//')
+	sed "s|@CMDLINE@|$cmdline|" "$ISO_DIR/isolinux.cfg" >"$ISO/isolinux/isolinux.cfg"
+	echo "$VERSION" >"$ISO/tender/VERSION"
+	mkdir -p "$CACHE/iso/$key"
+	xorriso -as mkisofs -quiet -o "$CACHE/iso/$key/tender.iso" -V "tender-v$VERSION" -r -J \
+		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+		-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin "$ISO"
+	# Keep the five newest cached ISOs.
+	ls -1dt "$CACHE"/iso/*/ | tail -n +6 | xargs -r rm -rf
+	publish "$CACHE/iso/$key" "$key"
+	rm -rf "$WORK"
+	phase end
+	log "total $(since "$T0")s"
+}
+
+main "$@"

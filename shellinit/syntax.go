@@ -1,0 +1,127 @@
+package shellinit
+
+import (
+	"errors"
+	"strings"
+)
+
+// syntax is how one shell sets and unsets a variable, comments, and evaluates
+// a command's output.
+type syntax struct {
+	set     func(name, value string) (string, error)
+	unset   func(name string) string
+	comment string
+	hint    func(command string) string
+}
+
+var posix = syntax{
+	set:     func(n, v string) (string, error) { return "export " + n + "=" + quotePOSIX(v), nil },
+	unset:   func(n string) string { return "unset " + n },
+	comment: "# ",
+	hint:    func(c string) string { return `eval "$(` + c + `)"` },
+}
+
+var syntaxes = map[Shell]syntax{
+	Bash: posix,
+	Zsh:  posix,
+	Sh:   posix,
+	Fish: {
+		set:     func(n, v string) (string, error) { return "set -gx " + n + " " + quoteFish(v) + ";", nil },
+		unset:   func(n string) string { return "set -e " + n + ";" },
+		comment: "# ",
+		hint:    func(c string) string { return "eval (" + c + ")" },
+	},
+	PowerShell: {
+		set:     func(n, v string) (string, error) { return "$Env:" + n + " = " + quotePowerShell(v), nil },
+		unset:   func(n string) string { return `Remove-Item Env:\` + n + " -ErrorAction SilentlyContinue" },
+		comment: "# ",
+		hint:    func(c string) string { return "& " + c + " | Invoke-Expression" },
+	},
+	Cmd: {
+		set:     setCmd,
+		unset:   func(n string) string { return "SET " + n + "=" },
+		comment: "REM ",
+		hint:    func(c string) string { return `@FOR /f "tokens=*" %i IN ('` + c + `') DO @%i` },
+	},
+	Tcsh: {
+		set:     setTcsh,
+		unset:   func(n string) string { return "unsetenv " + n + ";" },
+		comment: "# ",
+		hint:    func(c string) string { return "eval `" + c + "`" },
+	},
+	Emacs: {
+		set:     func(n, v string) (string, error) { return `(setenv "` + n + `" ` + quoteElisp(v) + ")", nil },
+		unset:   func(n string) string { return `(setenv "` + n + `" nil)` },
+		comment: ";; ",
+		hint: func(c string) string {
+			return "(with-temp-buffer (shell-command " + quoteElisp(c) + " (current-buffer)) (eval-buffer))"
+		},
+	},
+}
+
+// quotePOSIX single-quotes s: inside '…' every byte is literal, and a single
+// quote is written as '\” (close, escaped quote, reopen). Newlines survive
+// eval "$(…)".
+func quotePOSIX(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// quoteFish single-quotes s for fish, where \\ and \' are the only escapes
+// inside '…'. `eval (cmd)` splits the output into lines and joins them with
+// spaces, so a newline is written outside the quotes as \n.
+func quoteFish(s string) string { return "'" + fishEscapes.Replace(s) + "'" }
+
+var fishEscapes = strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `'\n'`, "\r", `'\r'`)
+
+// quotePowerShell single-quotes s, in which PowerShell expands nothing; a
+// quote, including the typographic ones PowerShell also takes for quotes, is
+// doubled. Invoke-Expression reads the output line by line, so a line break
+// is joined in from a double-quoted escape.
+func quotePowerShell(s string) string { return "'" + powerShellEscapes.Replace(s) + "'" }
+
+var powerShellEscapes = strings.NewReplacer(
+	"'", "''", "\u2018", "\u2018\u2018", "\u2019", "\u2019\u2019",
+	"\u201a", "\u201a\u201a", "\u201b", "\u201b\u201b",
+	"\n", "' + \"`n\" + '", "\r", "' + \"`r\" + '",
+)
+
+// setCmd writes SET NAME=VALUE without escaping: in the hint's
+// `FOR /f … DO @%i` the line is substituted for %i after cmd has expanded
+// %VARS% and found its & | < > ^ operators, so every character arrives as
+// written, quotes included. Only a line break cannot be carried.
+func setCmd(n, v string) (string, error) {
+	if strings.ContainsAny(v, "\r\n") {
+		return "", errors.New("cmd cannot set a value with a line break")
+	}
+	return "SET " + n + "=" + v, nil
+}
+
+// setTcsh writes setenv NAME 'VALUE'; for `eval \`cmd\“. tcsh splits the
+// backquoted output into words at blanks and expands braces in them before
+// eval parses quotes, so runs of spaces are kept by writing each space
+// escaped outside the quotes, a single quote as '\”, and an exclamation mark
+// as \! (history substitution works even inside quotes). Braces, tabs and
+// line breaks cannot be carried through that.
+func setTcsh(n, v string) (string, error) {
+	if i := strings.IndexAny(v, "{}\t\r\n"); i >= 0 {
+		return "", errors.New("tcsh's eval `…` cannot carry " + describeByte(v[i]) + " in a value")
+	}
+	return "setenv " + n + " '" + tcshEscapes.Replace(v) + "';", nil
+}
+
+var tcshEscapes = strings.NewReplacer("'", `'\''`, "!", `\!`, " ", `'\ '`)
+
+func describeByte(b byte) string {
+	switch b {
+	case '\t':
+		return "a tab"
+	case '\r', '\n':
+		return "a line break"
+	}
+	return "a brace"
+}
+
+// quoteElisp writes s as an Emacs Lisp string: only \ and " are escaped.
+func quoteElisp(s string) string { return `"` + elispEscapes.Replace(s) + `"` }
+
+var elispEscapes = strings.NewReplacer(`\`, `\\`, `"`, `\"`)

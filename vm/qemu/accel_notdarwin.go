@@ -1,0 +1,5 @@
+//go:build !darwin
+
+package qemu
+
+func hvfSupported() bool { return false }

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package qemu
+
+func whpxInstalled() bool { return false }

@@ -1,0 +1,376 @@
+package qemu
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenderdev/tender/runner"
+	"github.com/tenderdev/tender/vm"
+)
+
+// Driver runs each machine as one detached QEMU process, driven through its
+// QMP monitor. It keeps no state of its own: everything is in files under
+// Spec.Dir (see PidFile, QMPSocket).
+type Driver struct {
+	// Runner runs qemu-system-* on unix hosts (QEMU daemonizes, so the run
+	// returns once the VM is up).
+	Runner runner.Runner
+	// Host describes this host; nil means LocalHost(spec.Arch), looked up by
+	// Create and Start only (State, Stop and the rest never need it).
+	Host *Host
+	// Accel overrides the detected accelerator when set (config key
+	// `accel`); "" or "auto" detects. See ParseAccel.
+	Accel Accel
+}
+
+var (
+	_ vm.Driver    = (*Driver)(nil)
+	_ vm.Resetter  = (*Driver)(nil)
+	_ vm.Saver     = (*Driver)(nil)
+	_ vm.Forwarder = (*Driver)(nil)
+)
+
+// New returns a driver that runs QEMU through r on this host.
+func New(r runner.Runner) *Driver { return &Driver{Runner: r} }
+
+// Name is "qemu".
+func (d *Driver) Name() string { return "qemu" }
+
+func (d *Driver) host(s vm.Spec) (Host, error) {
+	var h Host
+	if d.Host != nil {
+		h = *d.Host
+	} else {
+		var err error
+		if h, err = LocalHost(s.Arch); err != nil {
+			return Host{}, err
+		}
+	}
+	if d.Accel != "" && d.Accel != Auto {
+		h.Accel = d.Accel
+	}
+	return h, nil
+}
+
+// Create checks what Start will need: QEMU installed, the ISO present and an
+// ISO 9660 image. QEMU has nothing to register; the data disk is made by
+// provision.
+func (d *Driver) Create(ctx context.Context, s vm.Spec) error {
+	if _, err := d.host(s); err != nil {
+		return err
+	}
+	return CheckISO(s.ISO)
+}
+
+// CheckISO reports a missing file, or one without the ISO 9660 signature
+// ("CD001" at byte 32769).
+func CheckISO(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("ISO %q does not exist", path)
+		}
+		return fmt.Errorf("opening ISO: %w", err)
+	}
+	defer f.Close()
+	magic := make([]byte, 5)
+	if _, err := f.ReadAt(magic, 32769); err != nil || string(magic) != "CD001" {
+		return fmt.Errorf("%q is not an ISO image", path)
+	}
+	return nil
+}
+
+// PortInUseError is Start's error when QEMU cannot forward a host port
+// because something else listens on it.
+type PortInUseError struct {
+	Port int
+	Flag string // the tender flag that picks this port, if known
+}
+
+func (e *PortInUseError) Error() string {
+	msg := fmt.Sprintf("port %d on 127.0.0.1 is already in use", e.Port)
+	if e.Flag != "" {
+		msg += fmt.Sprintf(" (choose another with %s)", e.Flag)
+	}
+	return msg
+}
+
+var hostfwdFailure = regexp.MustCompile(`Could not set up host forwarding rule '[a-z]+:[^:]*:(\d+)-`)
+
+// Start boots the machine. On a running machine it does nothing. It removes
+// runtime files left by a QEMU that is gone, then runs QEMU: on unix hosts
+// QEMU daemonizes and the run returns once the VM is running, with QEMU's
+// complaint (bad option, port in use, disk locked) as the error otherwise.
+// The caller holds the machine lock: two concurrent Starts would race.
+func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
+	st, err := d.State(ctx, s)
+	if err != nil {
+		return err
+	}
+	if st == vm.Running || st == vm.Paused {
+		return nil
+	}
+	host, err := d.host(s)
+	if err != nil {
+		return err
+	}
+	d.removeRuntimeFiles(s)
+	if host.GOOS == "windows" {
+		return d.startDetached(ctx, s, host)
+	}
+	argv, err := Cmdline(s, host)
+	if err != nil {
+		return err
+	}
+	if _, err := d.Runner.Run(ctx, argv[0], argv[1:]...); err != nil {
+		return startError(s, err)
+	}
+	return nil
+}
+
+// startError turns QEMU's port-forwarding failure into a PortInUseError.
+func startError(s vm.Spec, err error) error {
+	m := hostfwdFailure.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("starting QEMU for %q: %w", s.Name, err)
+	}
+	port, _ := strconv.Atoi(m[1])
+	e := &PortInUseError{Port: port}
+	switch port {
+	case s.SSHPort:
+		e.Flag = "--sshport"
+	case s.DockerPort:
+		e.Flag = "--dockerport"
+	}
+	return e
+}
+
+// State reads the pidfile and checks that its pid is alive and is this
+// machine's QEMU (its argv holds our -name and -pidfile). No pidfile:
+// stopped, since QEMU removes it on a clean exit. A pidfile whose QEMU is
+// gone (killed, crashed, host rebooted) or whose pid now belongs to another
+// program: aborted. It starts no program and opens no socket, so it never
+// reports paused (tender never pauses a VM; only a person at the monitor
+// could).
+func (d *Driver) State(ctx context.Context, s vm.Spec) (vm.State, error) {
+	pid, err := readPid(filepath.Join(s.Dir, PidFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return vm.Stopped, nil
+	case err != nil:
+		return vm.Aborted, nil // a torn or foreign pidfile names no QEMU of ours
+	}
+	if isOurs(pid, markers(s)) {
+		return vm.Running, nil
+	}
+	return vm.Aborted, nil
+}
+
+// markers are argv elements only this machine's QEMU has.
+func markers(s vm.Spec) []string {
+	name := processName(s.Name)
+	return []string{name + "," + "process=" + name, filepath.Join(s.Dir, PidFile)}
+}
+
+// readPid parses a pidfile.
+func readPid(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("pidfile %q holds no pid", path)
+	}
+	return pid, nil
+}
+
+// runningPid returns the pid of the machine's QEMU, or ErrNotRunning.
+func (d *Driver) runningPid(s vm.Spec) (int, error) {
+	pid, err := readPid(filepath.Join(s.Dir, PidFile))
+	if err == nil && isOurs(pid, markers(s)) {
+		return pid, nil
+	}
+	return 0, fmt.Errorf("machine %q: %w", s.Name, vm.ErrNotRunning)
+}
+
+// qmp runs one QMP command on the machine's running QEMU.
+func (d *Driver) qmp(ctx context.Context, s vm.Spec, command string, args any) ([]byte, error) {
+	if _, err := d.runningPid(s); err != nil {
+		return nil, err
+	}
+	network, addr, err := qmpAddr(s)
+	if err != nil {
+		return nil, err
+	}
+	return qmpRun(ctx, network, addr, command, args)
+}
+
+// qmpAddr is where the machine's monitor listens: the unix socket, or on
+// Windows the TCP port Start recorded.
+func qmpAddr(s vm.Spec) (network, addr string, err error) {
+	b, err := os.ReadFile(filepath.Join(s.Dir, QMPPortFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "unix", filepath.Join(s.Dir, QMPSocket), nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return "", "", fmt.Errorf("%s holds no port", QMPPortFile)
+	}
+	return "tcp", "127.0.0.1:" + strconv.Itoa(port), nil
+}
+
+// Stop with force=false presses the ACPI power button (QMP
+// system_powerdown) and returns; the guest shuts down and QEMU exits on its
+// own, so callers poll State. On a machine that is not running it returns
+// vm.ErrNotRunning.
+//
+// With force=true it ends QEMU at once (QMP quit, or SIGKILL of the verified
+// pid when the monitor does not answer) and removes the runtime files; the
+// guest loses unsynced writes. On a machine that is not running it only
+// removes stale runtime files (so an aborted machine becomes stopped) and
+// returns nil.
+func (d *Driver) Stop(ctx context.Context, s vm.Spec, force bool) error {
+	if !force {
+		_, err := d.qmp(ctx, s, "system_powerdown", nil)
+		return err
+	}
+	pid, err := d.runningPid(s)
+	if err != nil {
+		d.removeRuntimeFiles(s)
+		return nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	_, qerr := d.qmp(qctx, s, "quit", nil)
+	cancel()
+	if qerr != nil || !waitGone(ctx, pid, markers(s), 5*time.Second) {
+		if p, err := os.FindProcess(pid); err == nil && isOurs(pid, markers(s)) {
+			if err := p.Kill(); err != nil && isOurs(pid, markers(s)) {
+				return fmt.Errorf("killing QEMU (pid %d) of %q: %w", pid, s.Name, err)
+			}
+		}
+		if !waitGone(ctx, pid, markers(s), 5*time.Second) {
+			return fmt.Errorf("QEMU (pid %d) of %q did not exit", pid, s.Name)
+		}
+	}
+	d.removeRuntimeFiles(s)
+	return nil
+}
+
+// waitGone polls until pid is no longer our QEMU, for at most limit.
+func waitGone(ctx context.Context, pid int, markers []string, limit time.Duration) bool {
+	end := time.Now().Add(limit)
+	for isOurs(pid, markers) {
+		if time.Now().After(end) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// removeRuntimeFiles deletes the pidfile, QMP socket and the rest, unless
+// this machine's QEMU is running.
+func (d *Driver) removeRuntimeFiles(s vm.Spec) {
+	if _, err := d.runningPid(s); err == nil {
+		return
+	}
+	for _, f := range []string{PidFile, QMPSocket, QMPPortFile, StderrFile} {
+		os.Remove(filepath.Join(s.Dir, f))
+	}
+}
+
+// Delete force-stops a running machine and removes the driver's runtime
+// files; the machine directory, disk and serial log stay for the caller.
+func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
+	return d.Stop(ctx, s, true)
+}
+
+// Reset hard-reboots the guest (QMP system_reset), like a reset button.
+func (d *Driver) Reset(ctx context.Context, s vm.Spec) error {
+	_, err := d.qmp(ctx, s, "system_reset", nil)
+	return err
+}
+
+// notSupportedError reads "save is not supported by the qemu driver" and
+// matches vm.ErrNotSupported.
+type notSupportedError string
+
+func (e notSupportedError) Error() string        { return string(e) }
+func (e notSupportedError) Is(target error) bool { return target == vm.ErrNotSupported }
+
+// Save is not supported: QEMU's savevm needs a qcow2 disk, and migrate to a
+// file plus restore is not implemented. Save implements vm.Saver only so the
+// error can name the driver; it matches vm.ErrNotSupported.
+func (d *Driver) Save(ctx context.Context, s vm.Spec) error {
+	return notSupportedError("save is not supported by the qemu driver")
+}
+
+// hmp runs a human monitor command; HMP reports failures as text.
+func (d *Driver) hmp(ctx context.Context, s vm.Spec, line string) (string, error) {
+	raw, err := d.qmp(ctx, s, "human-monitor-command", map[string]string{"command-line": line})
+	if err != nil {
+		return "", err
+	}
+	var out string
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return "", fmt.Errorf("qmp human-monitor-command: %w", err)
+		}
+	}
+	return strings.TrimSpace(out), nil
+}
+
+func checkProto(proto string) error {
+	if proto != "tcp" && proto != "udp" {
+		return fmt.Errorf("protocol must be tcp or udp, got %q", proto)
+	}
+	return nil
+}
+
+// Forward makes 127.0.0.1:hostPort on the host reach guestPort in the guest
+// (HMP hostfwd_add on the user-mode network).
+func (d *Driver) Forward(ctx context.Context, s vm.Spec, proto string, hostPort, guestPort int) error {
+	if err := checkProto(proto); err != nil {
+		return err
+	}
+	out, err := d.hmp(ctx, s, fmt.Sprintf("hostfwd_add net0 %s:127.0.0.1:%d-:%d", proto, hostPort, guestPort))
+	if err != nil {
+		return err
+	}
+	if out != "" { // silence is success; QEMU prints "Could not set up host forwarding rule …"
+		if strings.Contains(out, "Could not set up host forwarding rule") {
+			return &PortInUseError{Port: hostPort}
+		}
+		return fmt.Errorf("forwarding %s port %d: %s", proto, hostPort, out)
+	}
+	return nil
+}
+
+// Unforward removes the forward of 127.0.0.1:hostPort (HMP hostfwd_remove).
+// Removing a forward that does not exist is not an error.
+func (d *Driver) Unforward(ctx context.Context, s vm.Spec, proto string, hostPort int) error {
+	if err := checkProto(proto); err != nil {
+		return err
+	}
+	out, err := d.hmp(ctx, s, fmt.Sprintf("hostfwd_remove net0 %s:127.0.0.1:%d", proto, hostPort))
+	if err != nil {
+		return err
+	}
+	if out != "" && !strings.Contains(out, "removed") && !strings.Contains(out, "not found") {
+		return fmt.Errorf("removing the %s forward of port %d: %s", proto, hostPort, out)
+	}
+	return nil
+}
