@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,6 +25,11 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TENDER_HOME", e.WorkDir+"/home")
 			e.Setenv("HOME", e.WorkDir)
+			// $TENDERBIN is a PATH holding only tender, to show what
+			// happens when QEMU is not installed.
+			path := e.Getenv("PATH")
+			e.Setenv("ORIGPATH", path)
+			e.Setenv("TENDERBIN", strings.SplitN(path, string(os.PathListSeparator), 2)[0])
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

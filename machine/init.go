@@ -14,6 +14,7 @@ import (
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/provision"
+	"github.com/tenderdev/tender/vm"
 )
 
 // Init creates machine name: settings, keys, certificates, the data disk and
@@ -50,6 +51,12 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	drv, err := s.Drivers(settings)
 	if err != nil {
 		return nil, err
+	}
+	if pf, ok := drv.(vm.Preflighter); ok {
+		spec := (&Machine{Name: name, Dir: dir, Settings: settings}).Spec()
+		if err := pf.Preflight(ctx, spec); err != nil {
+			return nil, err
+		}
 	}
 	ca, err := s.loadOrCreateCA()
 	if err != nil {
@@ -212,7 +219,7 @@ func readUserdata(dir, name string, s config.Settings) (userdata.Userdata, error
 	u := userdata.Userdata{
 		Hostname:       hostAlias(name),
 		AuthorizedKeys: read(SSHPubKey),
-		SSHHostKey:     read("guest_" + SSHKey),
+		SSHHostKey:     read(GuestHostPrivKey),
 		CACert:         read(ClientCerts, CACertFile),
 		ServerCert:     read(ServerCert),
 		ServerKey:      read(ServerKey),

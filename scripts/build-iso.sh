@@ -89,7 +89,7 @@ fetch() {
 	fi
 	# An empty dpkg status makes the simulation list the whole closure.
 	apt-get "${apt_opts[@]}" -s install "${pkgs[@]}" |
-		sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([a-z0-9]*\)\])$/\1 \2 \3/p' |
+		sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([a-z0-9]*\)\]).*/\1 \2 \3/p' |
 		while read -r name ver arch; do
 			local f="$APT/var/cache/apt/archives/${name}_${ver//:/%3a}_$arch.deb"
 			[ -f "$f" ] || die "missing $f after download"
@@ -296,7 +296,8 @@ main() {
 	phase fetch
 	apt_setup
 	local debs
-	mapfile -t debs < <(fetch)
+	fetch >"$CACHE/debs.list"
+	mapfile -t debs <"$CACHE/debs.list"
 	[ "${#debs[@]}" -gt 0 ] || die "apt resolved no packages"
 
 	phase extract

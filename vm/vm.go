@@ -86,3 +86,10 @@ type Forwarder interface {
 	Forward(ctx context.Context, s Spec, proto string, hostPort, guestPort int) error
 	Unforward(ctx context.Context, s Spec, proto string, hostPort int) error
 }
+
+// Preflighter checks, before anything is made, that Create and Start can
+// work: the hypervisor is installed, the image is readable. Init calls it
+// first so that a missing hypervisor leaves nothing behind.
+type Preflighter interface {
+	Preflight(ctx context.Context, s Spec) error
+}

@@ -113,10 +113,7 @@ func Cmdline(s vm.Spec, host Host) ([]string, error) {
 		return nil, err
 	}
 	harch, _ := guestArch(host.GOARCH)
-	accel := host.Accel
-	if accel == "" || harch != garch {
-		accel = TCG // no hardware help across architectures
-	}
+	accel := effectiveAccel(garch, host)
 
 	prog := host.QEMU
 	if prog == "" {
@@ -207,6 +204,15 @@ func Cmdline(s vm.Spec, host Host) ([]string, error) {
 		"-rtc", "base=utc",
 	)
 	return args, nil
+}
+
+// effectiveAccel is the accelerator a guest of QEMU arch garch gets on host.
+func effectiveAccel(garch string, host Host) Accel {
+	harch, _ := guestArch(host.GOARCH)
+	if host.Accel == "" || host.Accel == Auto || harch != garch {
+		return TCG // no hardware help across architectures
+	}
+	return host.Accel
 }
 
 // processName is the -name of the machine's QEMU; State looks for it in the

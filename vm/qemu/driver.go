@@ -61,6 +61,25 @@ func (d *Driver) host(s vm.Spec) (Host, error) {
 	return h, nil
 }
 
+// AccelFor returns the accelerator Start will use for s: the override, or
+// what this host offers, and TCG for a guest of another arch. When it is
+// TCG the caller prints TCGWarning. It starts no program.
+func (d *Driver) AccelFor(s vm.Spec) (Accel, error) {
+	h, err := d.host(s)
+	if err != nil {
+		return "", err
+	}
+	arch := s.Arch
+	if arch == "" {
+		arch = h.GOARCH
+	}
+	garch, err := guestArch(arch)
+	if err != nil {
+		return "", err
+	}
+	return effectiveAccel(garch, h), nil
+}
+
 // Create checks what Start will need: QEMU installed, the ISO present and an
 // ISO 9660 image. QEMU has nothing to register; the data disk is made by
 // provision.

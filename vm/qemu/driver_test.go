@@ -469,3 +469,27 @@ func BenchmarkState(b *testing.B) {
 		}
 	}
 }
+
+func TestAccelFor(t *testing.T) {
+	tests := []struct {
+		host     Host
+		override Accel
+		arch     string
+		want     Accel
+	}{
+		{Host{GOOS: "linux", GOARCH: "amd64", Accel: KVM}, "", "amd64", KVM},
+		{Host{GOOS: "linux", GOARCH: "amd64", Accel: KVM}, Auto, "", KVM},
+		{Host{GOOS: "linux", GOARCH: "amd64", Accel: KVM}, TCG, "amd64", TCG},
+		{Host{GOOS: "linux", GOARCH: "amd64", Accel: TCG}, "", "amd64", TCG},
+		{Host{GOOS: "darwin", GOARCH: "arm64", Accel: HVF}, "", "amd64", TCG},
+		{Host{GOOS: "darwin", GOARCH: "arm64", Accel: HVF}, "", "arm64", HVF},
+	}
+	for _, tt := range tests {
+		s := testSpec()
+		s.Arch = tt.arch
+		d := &Driver{Host: &tt.host, Accel: tt.override}
+		if got, err := d.AccelFor(s); err != nil || got != tt.want {
+			t.Errorf("AccelFor(%+v, override %q, arch %q) = %q, %v; want %q", tt.host, tt.override, tt.arch, got, err, tt.want)
+		}
+	}
+}

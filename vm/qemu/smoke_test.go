@@ -150,9 +150,11 @@ func TestRealQEMU(t *testing.T) {
 	}
 
 	pid, _ := readPid(filepath.Join(s.Dir, PidFile))
+	start = time.Now()
 	if err := d.Stop(ctx, s, true); err != nil {
 		t.Fatalf("Stop(force): %v", err)
 	}
+	t.Logf("Stop(force) took %v", time.Since(start))
 	if st, _ := d.State(ctx, s); st != vm.Stopped {
 		t.Errorf("State after Stop(force) = %q, want stopped", st)
 	}
