@@ -92,7 +92,17 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	if err != nil {
 		return nil, err
 	}
-	if err := provision.CreateDataDisk(filepath.Join(tmp, DiskFile), int64(settings.DiskSizeMiB)<<20, ud); err != nil {
+	m := &Machine{Name: name, Dir: tmp, Settings: settings, Runtime: Runtime{Driver: drv.Name(), ISOVersion: image.Version()}, Driver: drv}
+	size := int64(settings.DiskSizeMiB) << 20
+	if dc, ok := drv.(vm.DiskCreator); ok {
+		stream, err := provision.UserdataStream(ud, size)
+		if err != nil {
+			return nil, err
+		}
+		if err := dc.CreateDisk(ctx, m.Spec(), stream, size); err != nil {
+			return nil, err
+		}
+	} else if err := provision.CreateDataDisk(filepath.Join(tmp, DiskFile), size, ud); err != nil {
 		return nil, err
 	}
 	// machine.yaml keeps what was asked for at init, so that later changes to
@@ -110,19 +120,22 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
 
-	m := &Machine{Name: name, Dir: tmp, Settings: settings, Runtime: Runtime{Driver: drv.Name(), ISOVersion: image.Version()}, Driver: drv}
 	if err := writeRuntime(tmp, m.Runtime); err != nil {
 		return nil, err
 	}
-	if err := drv.Create(ctx, m.Spec()); err != nil {
-		return nil, err
-	}
+	// The directory gets its final name before the driver registers
+	// anything, because hypervisors record paths (VirtualBox's basefolder).
 	if err := os.Rename(tmp, dir); err != nil {
-		_ = drv.Delete(context.WithoutCancel(ctx), m.Spec())
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	done = true
 	m.Dir = dir
+	if err := drv.Create(ctx, m.Spec()); err != nil {
+		cleanup := context.WithoutCancel(ctx)
+		_ = drv.Delete(cleanup, m.Spec())
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	return m, nil
 }
 

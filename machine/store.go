@@ -55,7 +55,7 @@ func (m *Machine) Spec() vm.Spec {
 		Name:       m.Name,
 		Dir:        m.Dir,
 		ISO:        m.Settings.ISO,
-		Disk:       filepath.Join(m.Dir, DiskFile),
+		Disk:       filepath.Join(m.Dir, diskFile(m.Driver)),
 		CPUs:       m.Settings.CPUs,
 		MemoryMiB:  m.Settings.MemoryMiB,
 		SSHPort:    m.Runtime.SSHPort,
@@ -188,4 +188,12 @@ func (s *Store) Settings(name string) (config.Settings, error) {
 		return config.Settings{}, err
 	}
 	return config.Resolve(srcs...)
+}
+
+// diskFile is the data disk's name for the machine's driver.
+func diskFile(d vm.Driver) string {
+	if dc, ok := d.(vm.DiskCreator); ok {
+		return dc.DiskFile()
+	}
+	return DiskFile
 }

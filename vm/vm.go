@@ -6,6 +6,7 @@ package vm
 import (
 	"context"
 	"errors"
+	"io"
 )
 
 // State is what a machine is doing, in the words `tender status` prints.
@@ -92,4 +93,14 @@ type Forwarder interface {
 // first so that a missing hypervisor leaves nothing behind.
 type Preflighter interface {
 	Preflight(ctx context.Context, s Spec) error
+}
+
+// DiskCreator is implemented by drivers whose hypervisor wants its own disk
+// format (VirtualBox: VMDK). Without it, the data disk is a raw sparse file.
+type DiskCreator interface {
+	// DiskFile is the data disk's file name inside the machine directory.
+	DiskFile() string
+	// CreateDisk writes exactly size bytes from userdata (the userdata tar
+	// followed by zeros) into a new disk at s.Disk.
+	CreateDisk(ctx context.Context, s Spec, userdata io.Reader, size int64) error
 }

@@ -40,7 +40,22 @@ func startFake(t *testing.T, args ...string) *exec.Cmd {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	waitArgv(cmd.Process.Pid)
 	return cmd
+}
+
+// waitArgv waits until a just-started process shows its argv: Linux wakes a
+// vfork parent before exec records the new argv, so /proc/PID/cmdline can
+// read empty for a moment after Start returns. (QEMU writes its pidfile long
+// after that.)
+func waitArgv(pid int) {
+	path := "/proc/" + strconv.Itoa(pid) + "/cmdline"
+	for i := 0; i < 200; i++ {
+		if b, err := os.ReadFile(path); err != nil || len(b) > 0 {
+			return // not Linux, or argv is there
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // fakeSpec is a machine in a fresh directory (short, for the unix socket).
@@ -461,6 +476,7 @@ func BenchmarkState(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	waitArgv(cmd.Process.Pid)
 	os.WriteFile(filepath.Join(dir, PidFile), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
 	d := &Driver{}
 	for b.Loop() {

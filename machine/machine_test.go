@@ -1,0 +1,175 @@
+package machine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/vm"
+)
+
+// fakeDriver records calls and fails where told.
+type fakeDriver struct {
+	calls     []string
+	createErr error
+	state     vm.State
+}
+
+func (d *fakeDriver) Name() string { return "fake" }
+func (d *fakeDriver) Create(ctx context.Context, s vm.Spec) error {
+	d.calls = append(d.calls, "create "+s.Name)
+	return d.createErr
+}
+func (d *fakeDriver) Start(ctx context.Context, s vm.Spec) error {
+	d.calls = append(d.calls, "start")
+	return nil
+}
+func (d *fakeDriver) Stop(ctx context.Context, s vm.Spec, force bool) error {
+	d.calls = append(d.calls, "stop")
+	return nil
+}
+func (d *fakeDriver) Delete(ctx context.Context, s vm.Spec) error {
+	d.calls = append(d.calls, "delete")
+	return nil
+}
+func (d *fakeDriver) State(ctx context.Context, s vm.Spec) (vm.State, error) {
+	if d.state == "" {
+		return vm.Stopped, nil
+	}
+	return d.state, nil
+}
+
+func newStore(t *testing.T, d *fakeDriver) *Store {
+	t.Helper()
+	return &Store{
+		Home:      t.TempDir(),
+		Progress:  &bytes.Buffer{},
+		Drivers:   func(config.Settings) (vm.Driver, error) { return d, nil },
+		LookupEnv: func(string) (string, bool) { return "", false },
+	}
+}
+
+func fakeISO(t *testing.T) string {
+	t.Helper()
+	data := make([]byte, 17*2048)
+	data[16*2048] = 1
+	copy(data[16*2048+1:], "CD001")
+	copy(data[16*2048+40:], "tender-v9.9.9")
+	p := filepath.Join(t.TempDir(), "tender.iso")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func small(t *testing.T) config.Layer {
+	var l config.Layer
+	if err := l.Set(config.KeyDiskSize, "1GiB"); err != nil {
+		t.Fatal(err)
+	}
+	iso := fakeISO(t)
+	l.ISO = &iso
+	return l
+}
+
+func TestInitMakesACompleteMachine(t *testing.T) {
+	d := &fakeDriver{}
+	s := newStore(t, d)
+	m, err := s.Init(context.Background(), "dev", small(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		name string
+		perm os.FileMode
+	}{
+		{SSHKey, 0o600}, {GuestHostPrivKey, 0o600}, {ServerKey, 0o600},
+		{filepath.Join(ClientCerts, ClientKey), 0o600}, {DiskFile, 0o600}, {MachineFile, 0o600},
+	} {
+		st, err := os.Stat(filepath.Join(m.Dir, f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != f.perm {
+			t.Errorf("%s has mode %v, want %v", f.name, st.Mode().Perm(), f.perm)
+		}
+	}
+	if st, _ := os.Stat(m.Dir); st.Mode().Perm() != 0o700 {
+		t.Errorf("machine dir mode %v, want 0700", st.Mode().Perm())
+	}
+	if st, _ := os.Stat(filepath.Join(s.Home, CADir, CAKeyFile)); st.Mode().Perm() != 0o600 {
+		t.Errorf("CA key mode %v, want 0600", st.Mode().Perm())
+	}
+	disk, err := os.Open(filepath.Join(m.Dir, DiskFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer disk.Close()
+	ud, err := userdata.Read(disk)
+	if err != nil {
+		t.Fatalf("the data disk does not hold the userdata: %v", err)
+	}
+	pub, _ := os.ReadFile(filepath.Join(m.Dir, SSHPubKey))
+	if ud.Hostname != "tender-dev" || !bytes.Equal(ud.AuthorizedKeys, pub) {
+		t.Fatalf("userdata hostname %q, authorized keys %q", ud.Hostname, ud.AuthorizedKeys)
+	}
+	if got := strings.Join(d.calls, ","); got != "create dev" {
+		t.Fatalf("driver calls %q", got)
+	}
+	if names, _ := s.List(); strings.Join(names, ",") != "dev" {
+		t.Fatalf("List = %v", names)
+	}
+}
+
+// A failure at the last step, or an interrupt, leaves no machine and no
+// temporary directory behind.
+func TestInitLeavesNothingOnFailure(t *testing.T) {
+	for name, setup := range map[string]func(*fakeDriver) context.Context{
+		"driver create fails": func(d *fakeDriver) context.Context {
+			d.createErr = errors.New("boom")
+			return context.Background()
+		},
+		"interrupted": func(d *fakeDriver) context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := &fakeDriver{}
+			s := newStore(t, d)
+			if _, err := s.Init(setup(d), "dev", small(t)); err == nil {
+				t.Fatal("Init succeeded")
+			}
+			entries, _ := os.ReadDir(filepath.Join(s.Home, MachinesDir))
+			if len(entries) != 0 {
+				t.Fatalf("left behind: %v", entries)
+			}
+		})
+	}
+}
+
+func TestChoosePortKeepsStoredPortUnlessTaken(t *testing.T) {
+	s := newStore(t, &fakeDriver{})
+	free, _ := freePort()
+	if p, err := s.choosePort("docker_port", "--dockerport", 0, free, 0); err != nil || p != free {
+		t.Fatalf("stored free port: got %d, %v; want %d", p, err, free)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	p, err := s.choosePort("docker_port", "--dockerport", 0, taken, 0)
+	if err != nil || p == taken || p == 0 {
+		t.Fatalf("stored taken port: got %d, %v; want another port", p, err)
+	}
+	if _, err := s.choosePort("docker_port", "--dockerport", taken, 0, 0); err == nil || !strings.Contains(err.Error(), "--dockerport") {
+		t.Fatalf("pinned taken port: error %v should name --dockerport", err)
+	}
+}
