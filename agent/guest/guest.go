@@ -17,6 +17,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,12 @@ type agent struct {
 
 // Run runs the guest until power-off. It returns only on failure.
 func Run(version string) error {
+	// The kernel starts init with almost no environment; the agent and
+	// everything it starts look programs up in this PATH.
+	for _, kv := range childEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
 	mountErr := mountEarly()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &agent{
