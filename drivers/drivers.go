@@ -4,6 +4,7 @@ package drivers
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/machine"
@@ -15,7 +16,7 @@ import (
 // Factory returns the machine store's driver factory. verbose echoes every
 // external command to log.
 func Factory(verbose bool, log io.Writer) machine.DriverFactory {
-	run := runner.Exec{}
+	run := runner.Exec{Timeout: 2 * time.Minute}
 	if verbose {
 		run.Verbose = log
 	}

@@ -74,6 +74,11 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 			return nil, err
 		}
 		fmt.Fprintf(s.Progress, "starting machine %q (%s driver)…\n", name, m.Driver.Name())
+		if w, ok := m.Driver.(vm.StartWarner); ok {
+			if msg := w.StartWarning(m.Spec()); msg != "" {
+				fmt.Fprintln(s.Progress, msg)
+			}
+		}
 		if err := m.Driver.Start(ctx, m.Spec()); err != nil {
 			return nil, err
 		}

@@ -104,3 +104,9 @@ type DiskCreator interface {
 	// followed by zeros) into a new disk at s.Disk.
 	CreateDisk(ctx context.Context, s Spec, userdata io.Reader, size int64) error
 }
+
+// StartWarner has a one-line warning for the user before Start, such as
+// "no hardware acceleration: this will be slow"; "" means none.
+type StartWarner interface {
+	StartWarning(s Spec) string
+}
