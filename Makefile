@@ -2,11 +2,15 @@
 # `make test` runs every test, the real-VM suites included.
 SHELL := /bin/bash
 GO ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+# The version is the VERSION file's (the ISO's volume ID carries the same), so
+# `tender info` can compare them; the commit and date say which build it is.
+VERSION ?= $(shell tr -d ' \n' < VERSION 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: all deps build iso test unit e2e lint up bench clean
+.PHONY: all deps build iso test unit e2e lint up bench clean docs release cross
 
 all: build
 
@@ -15,6 +19,10 @@ deps:
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tender .
+
+# docs/commands.md from the app's own help; a unit test fails when it is stale.
+docs:
+	$(GO) run ./scripts/gendocs -o docs/commands.md
 
 iso: deps
 	./scripts/build-iso.sh
@@ -27,9 +35,18 @@ lint: deps
 unit:
 	$(GO) test ./...
 
-test: deps lint iso build
+test: deps lint cross iso build
 	$(GO) test ./...
 	$(GO) test -tags e2e -timeout 60m -count=1 -v ./test/...
+
+# Archives for darwin/amd64, darwin/arm64, linux/amd64, linux/arm64 and
+# windows/amd64 with SHA256SUMS, in out/release/.
+release:
+	VERSION=$(VERSION) ./scripts/release.sh
+
+# Every package builds for every release platform (run by `make test`).
+cross:
+	./scripts/release.sh --check
 
 clean:
 	rm -rf bin out

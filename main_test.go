@@ -25,6 +25,9 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TENDER_HOME", e.WorkDir+"/home")
 			e.Setenv("HOME", e.WorkDir)
+			// Offline: init may download an image when none is found.
+			e.Setenv("TENDER_ISO_URL", "http://127.0.0.1:9/tender.iso")
+			e.Setenv("DOCKER_CONFIG", e.WorkDir+"/.docker")
 			// $TENDERBIN is a PATH holding only tender, to show what
 			// happens when QEMU is not installed.
 			path := e.Getenv("PATH")

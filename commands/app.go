@@ -31,6 +31,9 @@ type Env struct {
 	// Args is the raw command line, for `ssh NAME -- CMD` where the
 	// separator matters.
 	Args []string
+	// Download fetches an image into the cache; nil is iso.Download with
+	// progress on Stderr. Tests give a fake to stay offline.
+	Download func(ctx context.Context, url, cacheDir string) (string, error)
 }
 
 // New builds the tender application.
@@ -77,9 +80,13 @@ unless --vm NAME or a NAME argument is given.`,
 			configCommand(env),
 			logsCommand(env),
 			regenerateCertsCommand(env),
+			downloadCommand(env),
+			upgradeCommand(env),
+			completionCommand(env),
 			versionCommand(env),
 		},
 	}
+	setCompletion(app, env)
 	return app
 }
 
@@ -101,7 +108,11 @@ func (env *Env) store(c *cli.Context) (*machine.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return env.NewStore(home, c.Bool("verbose"), env.Stderr), nil
+	st := env.NewStore(home, c.Bool("verbose"), env.Stderr)
+	if st.Download == nil {
+		st.Download = env.downloader()
+	}
+	return st, nil
 }
 
 // machineName is the positional NAME if given, else --vm, else "default".

@@ -30,17 +30,3 @@ DOCKER_CERT_PATH are replaced too.`,
 		},
 	}
 }
-
-func versionCommand(env *Env) *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print tender's version",
-		Action: func(c *cli.Context) error {
-			fmt.Fprintf(env.Stdout, "tender %s\n", env.Version)
-			if env.Commit != "" {
-				fmt.Fprintf(env.Stdout, "commit %s, built %s\n", env.Commit, env.Date)
-			}
-			return nil
-		},
-	}
-}

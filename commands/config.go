@@ -1,7 +1,11 @@
 package commands
 
 import (
+	"encoding/json"
+
 	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/config"
 )
 
 func configCommand(env *Env) *cli.Command {
@@ -12,8 +16,19 @@ func configCommand(env *Env) *cli.Command {
 		ArgsUsage: "[NAME]",
 		Description: `Precedence, highest first: command-line flags, TENDER_* environment variables,
 the machine's machine.yaml, $TENDER_HOME/config.yaml, builtin defaults. For a
-machine that does not exist yet, prints what init would use.`,
+machine that does not exist yet, prints what init would use.
+--format json prints the settings as JSON with their origins; a Go template
+gets the fields Driver, CPUs, MemoryMiB, DiskSizeMiB, ISO, ISOURL, SSHPort,
+DockerPort, Shares, DNS, Arch, Accel, VBoxManage, BootTimeout and Origins:
+
+   tender config --format '{{.MemoryMiB}} MiB from {{index .Origins "memory"}}'`,
+		Flags: []cli.Flag{formatFlag("yaml")},
 		Action: func(c *cli.Context) error {
+			format := c.String("format")
+			tmpl, err := parseFormat(format, "yaml")
+			if err != nil {
+				return err
+			}
 			return withMachine(env, c, func(name string) error {
 				st, err := env.store(c)
 				if err != nil {
@@ -23,9 +38,25 @@ machine that does not exist yet, prints what init would use.`,
 				if err != nil {
 					return err
 				}
+				switch {
+				case tmpl != nil:
+					return writeTemplate(env.Stdout, tmpl, s)
+				case format == "json":
+					return writeJSON(env.Stdout, settingsJSON(s))
+				}
 				_, err = env.Stdout.Write(s.YAML(true))
 				return err
 			})
 		},
 	}
+}
+
+// settingsJSON is the settings as JSON, with boot_timeout written as in
+// YAML ("5m0s") rather than in nanoseconds.
+func settingsJSON(s config.Settings) map[string]any {
+	data, _ := json.Marshal(s)
+	out := map[string]any{}
+	_ = json.Unmarshal(data, &out)
+	out[config.KeyBootTimeout] = s.BootTimeout.String()
+	return out
 }

@@ -14,7 +14,7 @@ func deleteCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "delete",
 		Aliases:   []string{"destroy", "rm"},
-		Usage:     "stop the machine and remove it with its data disk (the CA stays)",
+		Usage:     "stop the machine and remove it with its data disk and docker context (the CA stays)",
 		ArgsUsage: "[NAME]",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"}},
 		Action: func(c *cli.Context) error {
@@ -38,6 +38,7 @@ func deleteCommand(env *Env) *cli.Command {
 				if err := st.Delete(c.Context, name); err != nil {
 					return err
 				}
+				env.removeDockerContext(name)
 				fmt.Fprintf(env.Stderr, "machine %q deleted\n", name)
 				return nil
 			})

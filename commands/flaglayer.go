@@ -18,6 +18,7 @@ var flagKeys = []struct{ flag, key string }{
 	{"iso-url", config.KeyISOURL},
 	{"sshport", config.KeySSHPort},
 	{"dockerport", config.KeyDockerPort},
+	{"vbm", config.KeyVBoxManage},
 }
 
 // flagLayer turns the machine flags the user gave into a configuration

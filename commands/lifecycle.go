@@ -77,6 +77,7 @@ func restartCommand(env *Env) *cli.Command {
 					return err
 				}
 				fmt.Fprintf(env.Stderr, "machine %q is running; Docker answered after %.1fs\n", name, res.Took.Seconds())
+				env.updateDockerContext(res.Machine, false)
 				return nil
 			})
 		},

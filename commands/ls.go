@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -27,11 +26,17 @@ func lsCommand(env *Env) *cli.Command {
 		Name:    "ls",
 		Aliases: []string{"list"},
 		Usage:   "list machines",
-		Flags:   []cli.Flag{&cli.StringFlag{Name: "format", Usage: "table or json"}},
+		Description: `Prints a table of every machine. --format json prints a JSON array; a Go
+template is applied to each machine, one line each, with the fields Name,
+Driver, State, DockerHost, CPUs, MemoryMiB and DiskSizeMiB:
+
+   tender ls --format '{{.Name}} {{.State}}'`,
+		Flags: []cli.Flag{formatFlag("table")},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
-			if format != "" && format != "table" && format != "json" {
-				return fmt.Errorf("--format must be table or json, got %q", format)
+			tmpl, err := parseFormat(format, "table")
+			if err != nil {
+				return err
 			}
 			st, err := env.store(c)
 			if err != nil {
@@ -45,10 +50,16 @@ func lsCommand(env *Env) *cli.Command {
 			for _, name := range names {
 				rows = append(rows, entryFor(c, st, name))
 			}
+			if tmpl != nil {
+				for _, r := range rows {
+					if err := writeTemplate(env.Stdout, tmpl, r); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 			if format == "json" {
-				enc := json.NewEncoder(env.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rows)
+				return writeJSON(env.Stdout, rows)
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tDRIVER\tSTATE\tDOCKER_HOST\tCPUS\tMEMORY\tDISK")

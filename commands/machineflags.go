@@ -15,5 +15,6 @@ func machineFlags() []cli.Flag {
 		&cli.StringFlag{Name: "iso-url", Usage: "where `tender download` gets the image"},
 		&cli.StringFlag{Name: "sshport", Usage: "host port on 127.0.0.1 for the guest's SSH (default: a free port, kept)"},
 		&cli.StringFlag{Name: "dockerport", Usage: "host port on 127.0.0.1 for the Docker API (default: a free port, kept)"},
+		&cli.StringFlag{Name: "vbm", Usage: "path of VBoxManage for the virtualbox driver (default: searched on PATH)"},
 	}
 }

@@ -4,7 +4,16 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/vm"
 )
+
+// statusInfo is what `tender status --format` prints.
+type statusInfo struct {
+	Name       string   `json:"name"`
+	State      vm.State `json:"state"`
+	DockerHost string   `json:"docker_host,omitempty"`
+}
 
 func statusCommand(env *Env) *cli.Command {
 	return &cli.Command{
@@ -12,16 +21,36 @@ func statusCommand(env *Env) *cli.Command {
 		Usage:     "print the machine's state in one word",
 		ArgsUsage: "[NAME]",
 		Description: `Prints one of: running, stopped, saved, paused, starting, aborted, not-created.
-It reads local state only and starts no program, so it is instant.`,
+It reads local state only and starts no program, so it is instant.
+--format json prints {"name": …, "state": …}; a Go template gets the fields
+Name, State and DockerHost (set when running):
+
+   tender status --format '{{.Name}} is {{.State}}'`,
+		Flags: []cli.Flag{formatFlag()},
 		Action: func(c *cli.Context) error {
+			format := c.String("format")
+			tmpl, err := parseFormat(format)
+			if err != nil {
+				return err
+			}
 			return withMachine(env, c, func(name string) error {
 				st, err := env.store(c)
 				if err != nil {
 					return err
 				}
-				state, _, err := st.State(c.Context, name)
+				state, m, err := st.State(c.Context, name)
 				if err != nil {
 					return err
+				}
+				s := statusInfo{Name: name, State: state}
+				if state == vm.Running && m != nil {
+					s.DockerHost = m.DockerHost()
+				}
+				switch {
+				case tmpl != nil:
+					return writeTemplate(env.Stdout, tmpl, s)
+				case format == "json":
+					return writeJSON(env.Stdout, s)
 				}
 				fmt.Fprintln(env.Stdout, state)
 				return nil

@@ -15,10 +15,14 @@ func upCommand(env *Env) *cli.Command {
 		Description: `Boots the machine with SSH and the Docker API forwarded to 127.0.0.1, waits
 until SSH answers with the pinned host key and Docker answers over TLS, then
 prints how to point the docker CLI at it. On a running machine it does nothing.
+It also creates or updates the docker context "tender" ("tender-NAME" for other
+machines), so ` + "`docker --context tender ps`" + ` works without environment
+variables; --activate makes it docker's current context.
 
    tender up
+   tender up --activate
    tender up --dockerport 2376 dev`,
-		Flags: machineFlags(),
+		Flags: append(machineFlags(), &cli.BoolFlag{Name: "activate", Usage: "make the machine's docker context docker's current context"}),
 		Action: func(c *cli.Context) error {
 			name, err := machineName(c)
 			if err != nil {
@@ -46,6 +50,8 @@ prints how to point the docker CLI at it. On a running machine it does nothing.
 					fmt.Fprintf(env.Stderr, "  %-16s %6.2fs\n", p.Name, p.After.Seconds())
 				}
 			}
+			env.updateDockerContext(res.Machine, c.Bool("activate"))
+			env.adviseVersions(c, res.Machine)
 			fmt.Fprintf(env.Stderr, "To connect the docker CLI to it, run:\n    eval \"$(tender shellinit%s)\"\n", nameArg(name))
 			return nil
 		},

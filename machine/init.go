@@ -44,6 +44,9 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		return nil, err
 	}
 	image, err := iso.Find(settings.ISO, filepath.Join(s.Home, CacheDir))
+	if err != nil && settings.ISO == "" {
+		image, err = s.downloadImage(ctx, settings.ISOURL, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,9 @@ type Store struct {
 	Progress  io.Writer // progress, warnings and hints (stderr)
 	Drivers   DriverFactory
 	LookupEnv func(string) (string, bool)
+	// Download fetches the image at url into cacheDir and returns its path
+	// (iso.Download); init uses it when no image is found. Nil: no download.
+	Download func(ctx context.Context, url, cacheDir string) (string, error)
 }
 
 // ErrNotExist is returned for a machine that has no directory.

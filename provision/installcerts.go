@@ -33,7 +33,7 @@ func (c *Client) Upload(ctx context.Context, dir string, files []RemoteFile) err
 	stop := context.AfterFunc(ctx, func() { sc.Close() })
 	defer stop()
 	for _, f := range files {
-		if f.Name == "" || strings.Contains(f.Name, "/") {
+		if f.Name == "" || f.Name == "." || f.Name == ".." || strings.Contains(f.Name, "/") {
 			return fmt.Errorf("uploading %q: the name must be a plain file name", f.Name)
 		}
 		p := path.Join(dir, f.Name)

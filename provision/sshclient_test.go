@@ -1,3 +1,5 @@
+//go:build unix
+
 package provision
 
 import (
@@ -54,14 +56,24 @@ func TestRunNilStreams(t *testing.T) {
 	}
 }
 
+func TestRunKilledBySignal(t *testing.T) {
+	s := newTestServer(t)
+	c := s.dial(t)
+	// The shell kills itself; the server reports exit-signal KILL, which
+	// ssh turns into 128+9 as a shell would.
+	code, err := c.Run(t.Context(), "kill -9 $$", nil, nil, nil)
+	if err != nil || code != 137 {
+		t.Fatalf("Run = %d, %v; want 137, nil", code, err)
+	}
+}
+
 func TestRunMissingExitStatusIsAnError(t *testing.T) {
 	s := newTestServer(t)
 	c := s.dial(t)
-	// Killed by a signal: the test server sends no exit-status.
-	code, err := c.Run(t.Context(), "kill -9 $$", nil, nil, nil)
+	code, err := c.Run(t.Context(), noStatusCommand, nil, nil, nil)
 	var missing *ssh.ExitMissingError
-	if !errors.As(err, &missing) {
-		t.Fatalf("Run = %d, %v; want an ExitMissingError", code, err)
+	if !errors.As(err, &missing) || code != -1 {
+		t.Fatalf("Run = %d, %v; want -1 and an ExitMissingError", code, err)
 	}
 }
 
@@ -152,10 +164,7 @@ func TestWaitForSSHRetriesUntilTheGuestAnswers(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	go func() {
-		time.Sleep(1500 * time.Millisecond)
-		proxyTo(t, addr, s.Addr)
-	}()
+	proxyAfter(t, 1500*time.Millisecond, addr, s.Addr)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	c, err := WaitForSSH(ctx, addr, GuestUser, s.UserKey, s.HostKey)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -24,6 +27,29 @@ func WriteKnownHosts(path, alias string, hostKey ssh.PublicKey) error {
 	}
 	line := knownhosts.Line([]string{alias}, hostKey) + "\n"
 	return writeBytesAtomic(path, []byte(line), 0o600)
+}
+
+// ReadKnownHosts returns the host key pinned for alias in a known_hosts file
+// written by WriteKnownHosts, the key to pass to Dial.
+func ReadKnownHosts(path, alias string) (ssh.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the pinned host key: %w", err)
+	}
+	for len(data) > 0 {
+		_, hosts, key, _, rest, err := ssh.ParseKnownHosts(data)
+		if errors.Is(err, io.EOF) {
+			break // only comments and blank lines were left
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the pinned host key from %s: %w", path, err)
+		}
+		if slices.Contains(hosts, alias) {
+			return key, nil
+		}
+		data = rest
+	}
+	return nil, fmt.Errorf("%s pins no host key for %q", path, alias)
 }
 
 // SSHConfig is what ssh_config needs so that `ssh -F ssh_config tender-NAME`

@@ -1,3 +1,5 @@
+//go:build unix
+
 package provision
 
 import (
@@ -8,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/pkg/sftp"
@@ -144,8 +147,7 @@ func (s *testServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				}
 			}
 			req.Reply(true, nil)
-			go ssh.DiscardRequests(reqs)
-			s.run(ch, cmd.Command)
+			s.run(ch, reqs, cmd.Command)
 			return
 		case "subsystem":
 			var sub struct{ Name string }
@@ -168,14 +170,27 @@ func (s *testServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	}
 }
 
-// run runs command (a shell reading stdin when empty) and sends its exit
-// status.
-func (s *testServer) run(ch ssh.Channel, command string) {
+// noStatusCommand makes the test server end the session without an exit
+// status, which RFC 4254 allows.
+const noStatusCommand = "tender-test-no-status"
+
+// run runs command (a shell reading stdin when empty) and reports how it
+// ended as OpenSSH does: exit-status, or exit-signal when a signal killed it.
+// A "signal" request kills the command.
+func (s *testServer) run(ch ssh.Channel, reqs <-chan *ssh.Request, command string) {
+	if command == noStatusCommand {
+		go ssh.DiscardRequests(reqs)
+		return
+	}
 	cmd := exec.Command("sh")
 	if command != "" {
 		cmd = exec.Command("sh", "-c", command)
 	}
 	cmd.Dir = s.Home
+	// A group of its own, so that killing the command kills its children
+	// too, as closing a session does in the guest.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	kill := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.Env = append(os.Environ(), s.Env...)
 	cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
 	stdin, err := cmd.StdinPipe()
@@ -187,21 +202,39 @@ func (s *testServer) run(ch ssh.Channel, command string) {
 		ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{127}))
 		return
 	}
+	go func() {
+		for req := range reqs {
+			if req.Type == "signal" {
+				kill()
+			}
+			if req.WantReply {
+				req.Reply(false, nil)
+			}
+		}
+		// The client closed the channel: nobody waits for the command.
+		kill()
+	}()
 	// Not waited for: a command need not read all its input.
 	go func() {
 		io.Copy(stdin, ch)
 		stdin.Close()
 	}()
-	status := 0
-	if err := cmd.Wait(); err != nil {
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) {
-			return // no exit-status: the client sees ExitMissingError
-		}
-		status = exit.ExitCode()
-	}
+	err = cmd.Wait()
 	ch.CloseWrite()
-	ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(status)}))
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+	case errors.As(err, &exit) && exit.ExitCode() >= 0:
+		ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(exit.ExitCode())}))
+	default:
+		ch.SendRequest("exit-signal", false, ssh.Marshal(struct {
+			Signal     string
+			CoreDumped bool
+			Error      string
+			Lang       string
+		}{Signal: "KILL"}))
+	}
 }
 
 // dial connects to s as the docker user with the right keys.

@@ -136,20 +136,31 @@ run_staged() { # run_staged ARGV0 PATH ARGS...
 
 # --- root: keep what the guest runs --------------------------------------------
 
-canon() { # canon PATH: the usr-merged, lexically normalised form of PATH
-	local p
-	p=$(realpath -m -s "$1")
-	case $p in
-	/bin/* | /sbin/* | /lib/* | /lib64/*) p=/usr$p ;;
+# canon sets CANON to the usr-merged, lexically normalised form of a path
+# (no subshell: it runs for every kept file and applet).
+canon() { # canon PATH
+	local part parts out=()
+	IFS=/ read -ra parts <<<"$1"
+	for part in "${parts[@]}"; do
+		case $part in
+		'' | .) ;;
+		..) [ "${#out[@]}" -eq 0 ] || unset 'out[-1]' ;;
+		*) out+=("$part") ;;
+		esac
+	done
+	case ${out[0]:-} in
+	bin | sbin | lib | lib64) out=(usr "${out[@]}") ;;
 	esac
-	echo "$p"
+	local IFS=/
+	CANON="/${out[*]}"
 }
 
 # keep copies PATH from the staging tree into the root, with link targets,
 # directory contents and the shared libraries ELF files need.
 keep() { # keep PATH
 	local p src t
-	p=$(canon "$1")
+	canon "$1"
+	p=$CANON
 	[ -e "$ROOT$p" ] || [ -L "$ROOT$p" ] && return 0
 	src=$STAGE$p
 	if [ -L "$src" ]; then
@@ -164,20 +175,26 @@ keep() { # keep PATH
 	elif [ -f "$src" ]; then
 		mkdir -p "$ROOT${p%/*}"
 		cp -a "$src" "$ROOT$p"
-		if [ "$(head -c4 "$src" | tr -d '\0')" = $'\x7fELF' ]; then keep_libs "$p"; fi
+		local magic=
+		LC_ALL=C read -r -n 4 magic <"$src" || true
+		if [ "$magic" = $'\x7fELF' ]; then keep_libs "$p"; fi
 	else
 		die "$p is not in any extracted package (scripts/iso/rootfs.txt)"
 	fi
 }
 
 keep_libs() { # keep_libs ELF-PATH
-	local elf=$1 dyn lib dirs d found
-	dyn=$(readelf -d "$STAGE$elf" 2>/dev/null) || return 0
-	dirs=$(sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p; s/.*(RPATH).*\[\(.*\)\]/\1/p' <<<"$dyn" | tr ':' ' ')
-	dirs=${dirs//\$ORIGIN/${elf%/*}}
-	for lib in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn"); do
+	local elf=$1 line dirs=() libs=() lib d found
+	while read -r line; do
+		if [[ $line =~ \((RUNPATH|RPATH)\).*\[(.*)\] ]]; then
+			IFS=: read -ra dirs <<<"${BASH_REMATCH[2]//\$ORIGIN/${elf%/*}}"
+		elif [[ $line =~ \(NEEDED\).*\[(.*)\] ]]; then
+			libs+=("${BASH_REMATCH[1]}")
+		fi
+	done < <(readelf -d "$STAGE$elf" 2>/dev/null)
+	for lib in "${libs[@]}"; do
 		found=
-		for d in $dirs /usr/lib/x86_64-linux-gnu /usr/lib /usr/lib64; do
+		for d in "${dirs[@]}" /usr/lib/x86_64-linux-gnu /usr/lib /usr/lib64; do
 			if [ -e "$STAGE$d/$lib" ]; then
 				keep "$d/$lib"
 				found=1
@@ -192,7 +209,8 @@ keep_libs() { # keep_libs ELF-PATH
 link_applets() {
 	local a
 	for a in $(run_staged busybox /usr/bin/busybox --list-full); do
-		a=$(canon "/$a")
+		canon "/$a"
+		a=$CANON
 		[ -e "$ROOT$a" ] || [ -L "$ROOT$a" ] || ln -s /usr/bin/busybox "$ROOT$a"
 	done
 }
@@ -228,39 +246,55 @@ skeleton() { # the directories, links and files no package provides
 # --- kernel modules --------------------------------------------------------------
 
 # module_order prints, for module names, the load order with dependencies
-# first, as paths relative to /lib/modules/KVER (built-ins are skipped).
+# (modules.dep) and "pre:" soft dependencies (modules.softdep, through
+# modules.alias, preferring *_generic: crc32c_intel needs SSE4.2, which QEMU's
+# TCG CPU lacks) first, as paths relative to /lib/modules/KVER. Built-ins are
+# skipped; an unknown name fails the build.
 module_order() { # module_order LISTFILE
 	local mods
 	mods=$(grep -v '^[[:space:]]*\(#\|$\)' "$1" | tr - _)
 	awk -v mods="$mods" -v list="$1" '
-		FNR == NR { builtin[modname($0)] = 1; next }
+		function modname(p) { sub(/.*\//, "", p); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", p); gsub(/-/, "_", p); return p }
+		FILENAME ~ /modules\.builtin$/ { builtin[modname($0)] = 1; next }
+		FILENAME ~ /modules\.alias$/ {
+			m = modname($3)
+			if (!($2 in alias) || m ~ /_generic$/) alias[$2] = m
+			next
+		}
+		FILENAME ~ /modules\.softdep$/ {
+			for (i = 3; i <= NF && $i != "post:"; i++) if ($i != "pre:") soft[$2] = soft[$2] " " $i
+			next
+		}
 		{
 			sub(/:$/, "", $1); name = modname($1); path[name] = $1
 			deps[name] = ""
 			for (i = 2; i <= NF; i++) deps[name] = deps[name] " " modname($i)
 		}
-		function modname(p) { sub(/.*\//, "", p); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", p); gsub(/-/, "_", p); return p }
-		function visit(m,   n, d, i) {
+		function resolve(n) { if (n in path || n in builtin) return n; if (n in alias) return alias[n]; gsub(/-/, "_", n); return n }
+		function visit(m,   n, d, i, s) {
 			if (m in done) return
 			done[m] = 1
 			if (!(m in path)) {
 				if (m in builtin) return
 				printf "build-iso: module %s (%s) is not in the kernel\n", m, list > "/dev/stderr"; bad = 1; return
 			}
+			n = split(soft[m], s, " ")
+			for (i = 1; i <= n; i++) visit(resolve(s[i]))
 			n = split(deps[m], d, " ")
 			for (i = n; i >= 1; i--) visit(d[i])
 			p = path[m]; sub(/\.(xz|zst|gz)$/, "", p); print p
 		}
 		END { n = split(mods, want, "\n"); for (i = 1; i <= n; i++) visit(want[i]); exit bad }
-	' "$KMOD/modules.builtin" "$KMOD/modules.dep"
+	' "$KMOD/modules.builtin" "$KMOD/modules.alias" "$KMOD/modules.softdep" "$KMOD/modules.dep"
 }
 
-# install_modules copies and decompresses the listed modules into a tree.
-install_modules() { # install_modules ORDERFILE DESTROOT
+# install_modules copies and decompresses the listed modules (finit_module
+# gets them without flags; the squashfs or initramfs compresses them).
+install_modules() { # install_modules ORDERFILE MODULESDIR
 	local rel
 	while read -r rel; do
-		mkdir -p "$2/usr/lib/modules/$KVER/${rel%/*}"
-		xz -dc "$KMOD/$rel.xz" >"$2/usr/lib/modules/$KVER/$rel"
+		mkdir -p "$2/${rel%/*}"
+		xz -dc "$KMOD/$rel.xz" >"$2/$rel"
 	done <"$1"
 }
 
@@ -295,9 +329,15 @@ main() {
 
 	phase fetch
 	apt_setup
-	local debs
-	fetch >"$CACHE/debs.list"
-	mapfile -t debs <"$CACHE/debs.list"
+	local debs pkgkey
+	pkgkey=$(sha256sum <"$ISO_DIR/packages.txt" | cut -d' ' -f1)
+	mapfile -t debs <"$CACHE/debs.list" 2>/dev/null || true
+	if [ "$(cat "$CACHE/debs.list.key" 2>/dev/null)" != "$pkgkey" ] || [ "${#debs[@]}" -eq 0 ] ||
+		! ls "${debs[@]}" >/dev/null 2>&1; then
+		fetch >"$CACHE/debs.list"
+		echo "$pkgkey" >"$CACHE/debs.list.key"
+		mapfile -t debs <"$CACHE/debs.list"
+	fi
 	[ "${#debs[@]}" -gt 0 ] || die "apt resolved no packages"
 
 	phase extract
@@ -331,7 +371,7 @@ main() {
 	module_order "$ISO_DIR/modules-initramfs.txt" >"$WORK/modules-initramfs"
 	module_order "$ISO_DIR/modules.txt" >"$ROOT/etc/tender/modules"
 	sort -u "$WORK/modules-initramfs" "$ROOT/etc/tender/modules" >"$WORK/modules-all"
-	install_modules "$WORK/modules-all" "$ROOT"
+	install_modules "$WORK/modules-all" "$ROOT/usr/lib/modules/$KVER"
 	cp "$KMOD/modules.order" "$KMOD/modules.builtin" "$KMOD/modules.builtin.modinfo" "$ROOT/usr/lib/modules/$KVER/"
 	run_staged depmod /usr/bin/kmod -b "$ROOT" "$KVER"
 	log "root: $(du -sh "$ROOT" | cut -f1)B, $(find "$ROOT" | wc -l) files, $(wc -l <"$ROOT/etc/tender/modules") modules"
@@ -349,7 +389,7 @@ main() {
 	install -m 0755 "$WORK/tender-agent" "$INITRD/init"
 	echo "$VERSION" >"$INITRD/etc/tender-initramfs"
 	cp "$WORK/modules-initramfs" "$INITRD/etc/tender/modules-initramfs"
-	install_modules "$WORK/modules-initramfs" "$INITRD"
+	install_modules "$WORK/modules-initramfs" "$INITRD/lib/modules/$KVER"
 	local compress=(cat)
 	case $INITRD_COMP in
 	zstd) compress=(zstd -q -19 -T0) ;;
@@ -374,7 +414,7 @@ main() {
 	# Keep the five newest cached ISOs.
 	ls -1dt "$CACHE"/iso/*/ | tail -n +6 | xargs -r rm -rf
 	publish "$CACHE/iso/$key" "$key"
-	rm -rf "$WORK"
+	[ -n "${TENDER_KEEP_WORK:-}" ] || rm -rf "$WORK"
 	phase end
 	log "total $(since "$T0")s"
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh installs what building tender, its ISO and its tests needs on a
 # Debian or Ubuntu machine: QEMU, the ISO tools, busybox-static for the test
-# image, strace for the benchmarks, the docker CLI and staticcheck.
+# image, strace for the benchmarks, the docker CLI, ruby (to check the Homebrew
+# formula) and staticcheck.
 # It installs only what is missing, so `make` can call it every time.
 set -eu
 
@@ -23,6 +24,7 @@ want xz-utils xz
 want busybox-static /bin/busybox
 want strace strace
 want e2fsprogs mkfs.ext4
+want binutils readelf
 want openssh-client ssh
 want curl curl
 want sshpass sshpass
@@ -32,6 +34,7 @@ want fish fish
 want tcsh tcsh
 want debian-archive-keyring /usr/share/keyrings/debian-archive-keyring.gpg
 want docker.io docker
+want ruby ruby # `ruby -c` checks the Homebrew formula
 
 if [ -n "$need_pkgs" ]; then
 	SUDO=""

@@ -3,8 +3,6 @@
 package test
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
@@ -54,7 +52,9 @@ func TestImage(t *testing.T) {
 		}
 	})
 	t.Run("busybox runs", func(t *testing.T) {
-		importBusybox(t, vm)
+		if err := vm.ImportBusybox(); err != nil {
+			t.Fatal(err)
+		}
 		if out := docker(t, "run", "--rm", "busybox", "echo", "hello world"); strings.TrimSpace(out) != "hello world" {
 			t.Errorf("docker run printed %q", out)
 		}
@@ -259,49 +259,6 @@ func TestBadDisk(t *testing.T) {
 	}
 	if sha256.Sum256(after) != before || len(after) != len(data) {
 		t.Fatal("the foreign disk was modified")
-	}
-}
-
-// importBusybox makes busybox:latest in the VM from the host's
-// busybox-static, as a tar of the binary and its applet links.
-func importBusybox(t *testing.T, vm *vmtest.VM) {
-	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatalf("reading /bin/busybox (apt install busybox-static): %v", err)
-	}
-	list, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		t.Fatalf("busybox --list: %v", err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	add := func(h *tar.Header, data []byte) {
-		h.ModTime = time.Unix(0, 0)
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{"bin/", "etc/", "tmp/", "root/", "var/", "var/www/"} {
-		add(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755}, nil)
-	}
-	add(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))}, bb)
-	sc := bufio.NewScanner(bytes.NewReader(list))
-	for sc.Scan() {
-		if a := strings.TrimSpace(sc.Text()); a != "" && a != "busybox" {
-			add(&tar.Header{Name: "bin/" + a, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, nil)
-		}
-	}
-	passwd := []byte("root:x:0:0:root:/root:/bin/sh\n")
-	add(&tar.Header{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(passwd))}, passwd)
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := vm.DockerStdin(bytes.NewReader(buf.Bytes()), "import", "-c", `CMD ["sh"]`, "-", "busybox:latest"); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -83,6 +83,20 @@ func TestExtLabelFromMkfs(t *testing.T) {
 	if label, ok := ExtLabel(head); !ok || label != userdata.Label {
 		t.Errorf("ExtLabel = %q, %v", label, ok)
 	}
+	if !ExtClean(head) {
+		t.Error("a fresh filesystem is not clean")
+	}
+	head[superblockOffset+sbStateOffset] = stateValid | stateError
+	if ExtClean(head) {
+		t.Error("a filesystem with errors is clean")
+	}
+	head[superblockOffset+sbStateOffset] = 0
+	if ExtClean(head) {
+		t.Error("a filesystem left mounted is clean")
+	}
+	if ExtClean(make([]byte, HeadSize)) {
+		t.Error("a blank disk is clean")
+	}
 }
 
 func TestCandidates(t *testing.T) {

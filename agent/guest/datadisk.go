@@ -38,13 +38,17 @@ var errNoDataDisk = errors.New("no tender data disk")
 // and bind-mounts the persisted directories. It returns the userdata kept on
 // the disk.
 func (a *agent) mountDataDisk(ctx context.Context) (userdata.Userdata, error) {
-	dev, kind, err := a.findDataDisk()
+	dev, kind, head, err := a.findDataDisk()
 	if err != nil {
 		return userdata.Userdata{}, err
 	}
 	var fresh userdata.Userdata
 	switch kind {
 	case disk.Formatted:
+		if disk.ExtClean(head) {
+			a.log.Logf("%s was cleanly unmounted; no fsck needed", dev)
+			break
+		}
 		if out, err := a.procs.run(ctx, "e2fsck", "-p", dev); err != nil {
 			var ee *exitError
 			// 1: errors corrected; 2: corrected, reboot advised (not for an
@@ -110,7 +114,7 @@ func mkfsArgs(dev string) []string {
 // findDataDisk looks at every candidate disk once, as it appears, until one
 // qualifies or diskWait passes. Disks that do not qualify are reported on
 // the console, with the reason, and never written to.
-func (a *agent) findDataDisk() (string, disk.Kind, error) {
+func (a *agent) findDataDisk() (string, disk.Kind, []byte, error) {
 	seen := map[string]bool{}
 	deadline := time.Now().Add(diskWait)
 	for {
@@ -133,7 +137,7 @@ func (a *agent) findDataDisk() (string, disk.Kind, error) {
 			kind, reason := disk.Classify(head)
 			a.log.Logf("disk %s: %s", dev, kind)
 			if kind != disk.Foreign {
-				return dev, kind, nil
+				return dev, kind, head, nil
 			}
 			a.log.Printf("disk %s: not a tender data disk, left untouched and never formatted: %s", dev, reason)
 		}
@@ -141,7 +145,7 @@ func (a *agent) findDataDisk() (string, disk.Kind, error) {
 			if len(seen) == 0 {
 				a.log.Printf("no disk found: nothing persists and no userdata lets anyone in")
 			}
-			return "", disk.Foreign, errNoDataDisk
+			return "", disk.Foreign, nil, errNoDataDisk
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -99,7 +99,8 @@ func (a *agent) boot() {
 		var uts unix.Utsname
 		_ = unix.Uname(&uts)
 		dir := "/lib/modules/" + unix.ByteSliceToString(uts.Release[:])
-		if err := loadModules(dir, list, 4); err != nil {
+		slow := func(m string, d time.Duration) { a.log.Logf("module %s took %s", m, d.Round(time.Millisecond)) }
+		if err := loadModules(dir, list, 4, slow); err != nil {
 			a.log.Printf("%v", err)
 		}
 		a.log.Logf("loaded %d modules from %s", len(list), ModulesFile)
@@ -125,6 +126,9 @@ func (a *agent) boot() {
 		}
 		a.log.Printf("without a tender data disk there are no keys: sshd and dockerd are not started")
 		return
+	}
+	if err := os.MkdirAll(LogDir, 0o755); err != nil {
+		a.log.Printf("%v", err)
 	}
 	if err := a.log.setFile(LogDir + "/agent.log"); err != nil {
 		a.log.Printf("opening agent.log: %v", err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +36,7 @@ func parseModules(r io.Reader) []string {
 // loadModules loads every module in list from dir with up to workers in
 // flight. A module whose dependency is not loaded yet fails with ENOENT; it
 // is retried in the next round, so the list order is a hint, not a must.
-func loadModules(dir string, list []string, workers int) error {
+func loadModules(dir string, list []string, workers int, slow func(string, time.Duration)) error {
 	var errs []error
 	pending := list
 	for len(pending) > 0 {
@@ -51,7 +52,11 @@ func loadModules(dir string, list []string, workers int) error {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
+				began := time.Now()
 				err := loadModule(filepath.Join(dir, m))
+				if d := time.Since(began); d > 100*time.Millisecond && slow != nil {
+					slow(m, d)
+				}
 				if err == nil {
 					return
 				}

@@ -174,6 +174,15 @@ func newService(name string, procs *procTable, log *logger, newCmd func() (*exec
 func (s *service) run() {
 	delay := time.Second
 	first := true
+	failures := 0 // in a row; only the first reaches the console
+	say := func(format string, args ...any) {
+		failures++
+		if failures == 1 {
+			s.log.Printf(format, args...)
+		} else {
+			s.log.Logf(format, args...)
+		}
+	}
 	for {
 		s.mu.Lock()
 		if s.stopped {
@@ -187,7 +196,7 @@ func (s *service) run() {
 		}
 		if err != nil {
 			s.mu.Unlock()
-			s.log.Printf("starting %s: %v (retrying in %s)", s.name, err, delay)
+			say("starting %s: %v (retrying in %s)", s.name, err, delay)
 			time.Sleep(delay)
 			delay = min(2*delay, 30*time.Second)
 			continue
@@ -223,9 +232,9 @@ func (s *service) run() {
 			continue
 		}
 		if time.Since(began) > time.Minute {
-			delay = time.Second
+			delay, failures = time.Second, 0
 		}
-		s.log.Printf("%s exited (%s); restarting in %s", s.name, describe(ws), delay)
+		say("%s exited (%s); restarting in %s", s.name, describe(ws), delay)
 		time.Sleep(delay)
 		delay = min(2*delay, 30*time.Second)
 	}

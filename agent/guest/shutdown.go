@@ -10,37 +10,55 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// shutdown stops everything cleanly and powers off. QEMU must exit within
-// 15 s of the power button: containers get stopGrace, dockerd a few seconds
-// more, then whatever is left is killed.
+// Shutdown budget, from the moment shutdown starts: QEMU must exit within
+// 15 s of the power button. Containers get stopGrace (docker then kills
+// them), dockerd the time left until dockerdDeadline, every other process
+// until killDeadline; then sync, unmount and power off.
+const (
+	containersDeadline = stopGrace + time.Second
+	dockerdDeadline    = stopGrace + 2500*time.Millisecond
+	killDeadline       = stopGrace + 3500*time.Millisecond
+)
+
+// shutdown stops everything cleanly and powers off.
 func (a *agent) shutdown(reason string) {
 	a.shutdownOnce.Do(func() {
+		began := time.Now()
+		left := func(deadline time.Duration) time.Duration {
+			return max(deadline-time.Since(began), 200*time.Millisecond)
+		}
 		a.log.Printf("shutting down (%s)", reason)
 		a.cancel()
 		a.mu.Lock()
 		sshd, dockerd := a.sshd, a.dockerd
 		a.mu.Unlock()
 
+		sshdDone := make(chan struct{})
+		go func() {
+			if sshd != nil {
+				sshd.stop(time.Second)
+			}
+			close(sshdDone)
+		}()
 		if dockerd != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), stopGrace+2*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), containersDeadline)
 			if pingDocker(ctx) {
 				n, err := stopContainers(ctx, stopGrace)
 				if err != nil {
 					a.log.Logf("stopping containers: %v", err)
 				} else {
-					a.log.Logf("stopped %d containers", n)
+					a.log.Logf("stopped %d containers in %s", n, time.Since(began).Round(time.Millisecond))
 				}
 			}
 			cancel()
-			dockerd.stop(3 * time.Second) // dockerd stops its containerd
+			dockerd.stop(left(dockerdDeadline)) // dockerd stops its containerd
+			a.log.Logf("dockerd down at %s", time.Since(began).Round(time.Millisecond))
 		}
-		if sshd != nil {
-			sshd.stop(time.Second)
-		}
-		killAll(2 * time.Second)
+		<-sshdDone
+		killAll(left(killDeadline))
 		a.procs.reap()
 
-		a.log.Logf("unmounting")
+		a.log.Logf("unmounting at %s", time.Since(began).Round(time.Millisecond))
 		a.log.closeFile()
 		unix.Sync()
 		if err := unmountAll(); err != nil {

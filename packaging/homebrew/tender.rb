@@ -1,0 +1,41 @@
+# Homebrew formula for tender: builds the CLI from source and installs its
+# shell completions. `tender init` downloads the guest image (the ISO) on
+# first use into ~/.tender/cache.
+#
+# At each release, url and sha256 are set to the tag's source archive:
+#   curl -sL https://github.com/tenderdev/tender/archive/refs/tags/vX.Y.Z.tar.gz | shasum -a 256
+class Tender < Formula
+  desc "Docker engine in a lightweight Linux VM, boot2docker's successor"
+  homepage "https://github.com/tenderdev/tender"
+  url "https://github.com/tenderdev/tender/archive/refs/tags/v0.1.0.tar.gz"
+  sha256 "0000000000000000000000000000000000000000000000000000000000000000"
+  head "https://github.com/tenderdev/tender.git", branch: "main"
+
+  depends_on "go" => :build
+  depends_on "qemu"
+
+  def install
+    ldflags = %W[
+      -s -w
+      -X main.version=#{version}
+      -X main.commit=#{build.head? ? Utils.git_short_head(length: 12) : "v#{version}"}
+      -X main.date=#{time.iso8601}
+    ]
+    system "go", "build", *std_go_args(ldflags:)
+    generate_completions_from_executable(bin/"tender", "completion")
+  end
+
+  def caveats
+    <<~EOS
+      Create and start the Docker VM, then point docker at it:
+        tender init
+        tender up --activate      # or: eval "$(tender shellinit)"
+    EOS
+  end
+
+  test do
+    assert_match "tender #{version}", shell_output("#{bin}/tender version")
+    assert_match "complete -o default -F _tender tender", shell_output("#{bin}/tender completion bash")
+    assert_match "not-created", shell_output("TENDER_HOME=#{testpath} #{bin}/tender status")
+  end
+end
