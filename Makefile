@@ -53,3 +53,6 @@ clean:
 
 up: deps build iso
 	./scripts/make-up.sh
+
+bench: deps build iso
+	$(GO) run ./bench

@@ -1,0 +1,446 @@
+// Command bench is `make bench`: it measures tender's size, boot, memory and
+// command-speed figures on this machine, prints a table, writes
+// bench/results.json, and compares the run with the committed
+// bench/RESULTS.md, printing every figure more than 20 % worse.
+//
+// It drives the real CLI (bin/tender) with a fresh TENDER_HOME and the real
+// docker CLI, one VM at a time. Timings are measured here and never asserted
+// in tests.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Results is bench/results.json: one flat object of figures.
+type Results map[string]any
+
+var (
+	repo      string
+	tenderBin string
+	home      string
+	runs      = envInt("TENDER_BENCH_RUNS", 3)
+	memoryMiB = envInt("TENDER_BENCH_MEMORY_MIB", 2048)
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var err error
+	if repo, err = os.Getwd(); err != nil {
+		return err
+	}
+	tenderBin = filepath.Join(repo, "bin", "tender")
+	iso := filepath.Join(repo, "out", "tender.iso")
+	for _, p := range []string{tenderBin, iso} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s is missing (run `make build iso`)", p)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "tender-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	home = filepath.Join(tmp, "home")
+	defer tender("poweroff") //nolint:errcheck // best effort on the way out
+
+	res := Results{}
+	st, _ := os.Stat(iso)
+	res["iso_bytes"] = st.Size()
+
+	step("bare-kernel floor (%d runs)", runs)
+	floor, err := bootFloor(iso)
+	if err != nil {
+		return err
+	}
+	res["boot_floor_s"] = round(floor, 2)
+
+	step("init + first up")
+	start := time.Now()
+	if _, err := tender("init", "--iso", iso, "--memory", strconv.Itoa(memoryMiB), "--disksize", "8GiB"); err != nil {
+		return err
+	}
+	if _, err := tender("up"); err != nil {
+		return err
+	}
+	res["first_up_s"] = round(time.Since(start).Seconds(), 2)
+
+	step("up on a stopped machine (%d runs)", runs)
+	var ups []float64
+	var phases map[string]float64
+	for i := 0; i < runs; i++ {
+		if _, err := tender("down"); err != nil {
+			return err
+		}
+		start := time.Now()
+		if _, err := tender("up"); err != nil {
+			return err
+		}
+		ups = append(ups, time.Since(start).Seconds())
+		phases = serialPhases(filepath.Join(home, "machines", "default", "serial.log"))
+		phases["host saw ready"] = round(ups[len(ups)-1], 2)
+	}
+	res["up_ready_s"] = round(median(ups), 2)
+	res["boot_ratio"] = round(median(ups)/floor, 2)
+	res["phases"] = phases
+
+	step("guest memory 10 s after ready")
+	time.Sleep(10 * time.Second)
+	mem, err := guestMemUsed()
+	if err != nil {
+		return err
+	}
+	res["guest_mem_used_bytes"] = mem
+
+	step("shellinit and status (50 runs each)")
+	for _, cmd := range []string{"shellinit", "status"} {
+		ms, err := commandMillis(cmd, 50)
+		if err != nil {
+			return err
+		}
+		res[cmd+"_ms"] = round(ms, 2)
+		children, err := childProcesses(cmd)
+		if err != nil {
+			return err
+		}
+		res[cmd+"_children"] = children
+	}
+
+	step("docker run --rm busybox true (5 runs)")
+	if err := dockerShell("./scripts/busybox-image.sh"); err != nil {
+		return err
+	}
+	var runsS []float64
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		if err := dockerShell("docker run --rm busybox true"); err != nil {
+			return err
+		}
+		runsS = append(runsS, time.Since(start).Seconds())
+	}
+	res["docker_run_s"] = round(median(runsS), 2)
+
+	step("docker load of a 200 MB image")
+	mbps, err := uploadSpeed(tmp)
+	if err != nil {
+		return err
+	}
+	res["upload_mb_s"] = round(mbps, 1)
+
+	return report(res)
+}
+
+// bootFloor runs scripts/bench-floor.sh with the QEMU flags tender uses.
+func bootFloor(iso string) (float64, error) {
+	smp := "2"
+	accel := "tcg,thread=multi"
+	if _, err := os.Stat("/dev/kvm"); err == nil {
+		accel = "kvm"
+	}
+	flags := fmt.Sprintf("-machine q35 -accel %s -cpu max -smp %s -m %d -display none -no-reboot -nodefaults", accel, smp, memoryMiB)
+	cmd := exec.Command(filepath.Join(repo, "scripts", "bench-floor.sh"), iso)
+	cmd.Env = append(os.Environ(), "TENDER_BENCH_QEMU="+flags, fmt.Sprintf("TENDER_BENCH_RUNS=%d", runs))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("bench-floor.sh: %w", err)
+	}
+	m := regexp.MustCompile(`([0-9]+\.[0-9]+)`).FindAllString(string(out), -1)
+	if len(m) == 0 {
+		return 0, fmt.Errorf("bench-floor.sh printed no figure: %q", out)
+	}
+	return strconv.ParseFloat(m[len(m)-1], 64)
+}
+
+// serialPhases reads the agent's "tender-agent: phase NAME SECONDS" lines.
+func serialPhases(path string) map[string]float64 {
+	out := map[string]float64{}
+	f, err := os.Open(path)
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	re := regexp.MustCompile(`tender-agent: phase (\S+) ([0-9.]+)`)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			out[m[1]] = v
+		}
+	}
+	return out
+}
+
+func guestMemUsed() (int64, error) {
+	out, err := tender("ssh", "--", "cat /proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	var total, avail int64
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "MemTotal:":
+			total = n * 1024
+		case "MemAvailable:":
+			avail = n * 1024
+		}
+	}
+	if total == 0 {
+		return 0, errors.New("no MemTotal in the guest's /proc/meminfo")
+	}
+	return total - avail, nil
+}
+
+func commandMillis(cmd string, n int) (float64, error) {
+	var ds []float64
+	for i := 0; i < n; i++ {
+		c := exec.Command(tenderBin, cmd)
+		c.Env = env()
+		start := time.Now()
+		if err := c.Run(); err != nil {
+			return 0, fmt.Errorf("tender %s: %w", cmd, err)
+		}
+		ds = append(ds, float64(time.Since(start).Microseconds())/1000)
+	}
+	return median(ds), nil
+}
+
+// childProcesses counts the programs one run of tender CMD starts, with
+// strace: every execve after tender's own.
+func childProcesses(cmd string) (int, error) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		return -1, errors.New("strace is missing (run scripts/deps.sh)")
+	}
+	trace := filepath.Join(os.TempDir(), "tender-bench-strace.txt")
+	defer os.Remove(trace)
+	c := exec.Command("strace", "-f", "-qq", "-e", "trace=execve", "-o", trace, tenderBin, cmd)
+	c.Env = env()
+	if out, err := c.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("strace tender %s: %w: %s", cmd, err, out)
+	}
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		return 0, err
+	}
+	return strings.Count(string(data), "execve(") - 1, nil
+}
+
+func uploadSpeed(tmp string) (float64, error) {
+	rootfs := filepath.Join(tmp, "big")
+	if err := os.MkdirAll(rootfs, 0o755); err != nil {
+		return 0, err
+	}
+	script := fmt.Sprintf(`set -e
+head -c 200000000 /dev/urandom > %[1]q/blob
+tar -C %[1]q -c . | docker import - tender-bench-big:latest >/dev/null
+docker save -o %[2]q tender-bench-big:latest
+docker rmi tender-bench-big:latest >/dev/null`, rootfs, filepath.Join(tmp, "big.tar"))
+	if err := dockerShell(script); err != nil {
+		return 0, err
+	}
+	st, err := os.Stat(filepath.Join(tmp, "big.tar"))
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := dockerShell(fmt.Sprintf("docker load -q -i %q >/dev/null", filepath.Join(tmp, "big.tar"))); err != nil {
+		return 0, err
+	}
+	return float64(st.Size()) / 1e6 / time.Since(start).Seconds(), nil
+}
+
+// report prints the table, writes results.json and compares with RESULTS.md.
+func report(res Results) error {
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(repo, "bench", "results.json"), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	table := Table(res)
+	fmt.Print(table)
+	fmt.Printf("\nmachine: %s\n", MachineLine())
+	prev, err := os.ReadFile(filepath.Join(repo, "bench", "RESULTS.md"))
+	if err == nil {
+		for _, w := range Compare(ParseTable(string(prev)), res) {
+			fmt.Println("worse:", w)
+		}
+	}
+	return nil
+}
+
+// Table renders the figures as a Markdown table, keys sorted.
+func Table(res Results) string {
+	var keys []string
+	for k := range res {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("| figure | value |\n|---|---|\n")
+	for _, k := range keys {
+		if ph, ok := res[k].(map[string]float64); ok {
+			var names []string
+			for n := range ph {
+				names = append(names, n)
+			}
+			sort.Slice(names, func(i, j int) bool { return ph[names[i]] < ph[names[j]] })
+			for _, n := range names {
+				fmt.Fprintf(&b, "| phases.%s | %v |\n", n, ph[n])
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %v |\n", k, res[k])
+	}
+	return b.String()
+}
+
+// ParseTable reads the figures back from a Markdown table written by Table.
+func ParseTable(md string) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range strings.Split(md, "\n") {
+		f := strings.Split(line, "|")
+		if len(f) < 4 {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(f[2]), 64)
+		if err == nil {
+			out[strings.TrimSpace(f[1])] = v
+		}
+	}
+	return out
+}
+
+// higherIsBetter lists the figures where a bigger number is an improvement.
+var higherIsBetter = map[string]bool{"upload_mb_s": true, "share_read_ratio": true, "share_meta_ratio": true}
+
+// Compare lists every figure more than 20 % worse than before.
+func Compare(prev map[string]float64, res Results) []string {
+	var worse []string
+	var keys []string
+	for k := range res {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		now, ok := toFloat(res[k])
+		before, had := prev[k]
+		if !ok || !had || before == 0 {
+			continue
+		}
+		change := (now - before) / math.Abs(before)
+		if higherIsBetter[k] {
+			change = -change
+		}
+		if change > 0.20 {
+			worse = append(worse, fmt.Sprintf("%s: %v, was %v (%+.0f%%)", k, now, before, change*100))
+		}
+	}
+	return worse
+}
+
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+// MachineLine describes the host for RESULTS.md.
+func MachineLine() string {
+	model := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if m := regexp.MustCompile(`model name\s*:\s*(.*)`).FindSubmatch(data); m != nil {
+			model = string(m[1])
+		}
+	}
+	accel := "tcg (no /dev/kvm)"
+	if _, err := os.Stat("/dev/kvm"); err == nil {
+		accel = "kvm"
+	}
+	return fmt.Sprintf("%s, %d cores, %s, %s", model, runtime.NumCPU(), accel, time.Now().UTC().Format("2006-01-02"))
+}
+
+func tender(args ...string) (string, error) {
+	c := exec.Command(tenderBin, args...)
+	c.Env = env()
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("tender %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// dockerShell runs a bash script with the environment shellinit prints.
+func dockerShell(script string) error {
+	c := exec.Command("bash", "-c", `eval "$("$TENDER" shellinit)"`+"\n"+script)
+	c.Env = append(env(), "TENDER="+tenderBin)
+	c.Dir = repo
+	c.Stderr = os.Stderr
+	if out, err := c.Output(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", script, err, out)
+	}
+	return nil
+}
+
+func env() []string { return append(os.Environ(), "TENDER_HOME="+home) }
+
+func step(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
