@@ -59,7 +59,7 @@ boot_time() { # boot_time REGEX QEMU-ARGS...
 	shift
 	: >"$log"
 	start=$(date +%s.%N)
-	qemu-system-x86_64 "${QEMU_FLAGS[@]}" -serial "file:$log" "$@" &
+	qemu-system-x86_64 "${QEMU_FLAGS[@]}" -serial "file:$log" "$@" 2>>"$WORK/qemu.err" &
 	QPID=$!
 	while kill -0 "$QPID" 2>/dev/null; do
 		if [ -n "$until" ] && grep -qaE "$until" "$log"; then
