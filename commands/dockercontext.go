@@ -34,6 +34,10 @@ func (env *Env) updateDockerContext(m *machine.Machine, activate bool) {
 		fmt.Fprintf(env.Stderr, "warning: the docker context %q was not updated: %v\n", name, err)
 		return
 	}
+	if cur, _ := dockercontext.Current(dir); cur == name && !activate {
+		fmt.Fprintf(env.Stderr, "docker context %q (docker's current context) points at it\n", name)
+		return
+	}
 	if !activate {
 		fmt.Fprintf(env.Stderr, "docker context %q points at it: docker --context %s ps (make it current with `tender up --activate%s`)\n", name, name, nameArg(m.Name))
 		return

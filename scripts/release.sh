@@ -19,9 +19,9 @@ if [[ ${1:-} == --check ]]; then
 	# package must build everywhere.
 	for p in "${platforms[@]}"; do
 		goos=${p%/*} goarch=${p#*/}
-		pkgs=./...
+		pkgs=$(GOOS=$goos GOARCH=$goarch "$GO" list -e -f '{{if .GoFiles}}{{.ImportPath}}{{end}}' ./...)
 		if [[ $goos != linux ]]; then
-			pkgs=$(GOOS=$goos GOARCH=$goarch "$GO" list -e ./... | grep -v '/agent\(/\|$\)')
+			pkgs=$(grep -v '/agent\(/\|$\)' <<<"$pkgs")
 		fi
 		echo "go build for $p" >&2
 		# shellcheck disable=SC2086

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vboxsim builds the VBoxManage simulator as a program named VBoxManage
@@ -92,7 +93,9 @@ func TestVirtualBoxEndToEnd(t *testing.T) {
 	}
 
 	// up, then docker through shellinit.
+	start := time.Now()
 	c.tender("up")
+	t.Logf("first up (cold boot, disk formatted): %s", time.Since(start).Round(time.Second))
 	if got := c.tender("status"); got != "running\n" || vmState(t) != "running" {
 		t.Fatalf("status after up = %q, VMState %s", got, vmState(t))
 	}
@@ -117,18 +120,24 @@ docker run --rm busybox echo hello world`)
 	}
 
 	// up again: the image and the container are still on the data disk.
+	start = time.Now()
 	c.tender("up")
+	t.Logf("second up (cold boot): %s", time.Since(start).Round(time.Second))
 	out = c.bash(`eval "$(tender shellinit)"; docker image ls --format '{{.Repository}}'; docker ps -a --format '{{.Names}}'`)
 	if !strings.Contains(out, "busybox") || !strings.Contains(out, "keeper") {
 		t.Fatalf("after a reboot, images and containers are %q; want busybox and keeper", out)
 	}
 
 	// save, then up resumes the saved VM.
+	start = time.Now()
 	c.tender("save")
+	t.Logf("save: %s", time.Since(start).Round(100*time.Millisecond))
 	if got := c.tender("status"); got != "saved\n" || vmState(t) != "saved" {
 		t.Fatalf("status after save = %q, VMState %s", got, vmState(t))
 	}
+	start = time.Now()
 	c.tender("up")
+	t.Logf("up from saved (resume): %s", time.Since(start).Round(100*time.Millisecond))
 	if got := c.tender("status"); got != "running\n" {
 		t.Fatalf("status after resume = %q", got)
 	}

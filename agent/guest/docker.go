@@ -29,7 +29,56 @@ func dockerdArgs() []string {
 		"-H", "tcp://0.0.0.0:2376",
 		"-H", "unix://" + DockerSocket,
 		"--config-file", DaemonJSON,
+		"--containerd=" + ContainerdSocket,
 	}
+}
+
+// ContainerdSocket is where the agent's containerd listens.
+const ContainerdSocket = "/run/containerd/containerd.sock"
+
+const containerdConfigPath = "/run/tender/containerd.toml"
+
+// containerdConfig is what dockerd would give the containerd it manages,
+// less the plugins a Docker host never uses (CRI, other snapshotters,
+// tracing), which cost start-up time under emulation.
+const containerdConfig = `# written by tender-agent at each boot
+version = 2
+root = "/var/lib/docker/containerd/daemon"
+state = "/run/docker/containerd/daemon"
+oom_score = -999
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.blockfile",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+
+[grpc]
+  address = "/run/containerd/containerd.sock"
+`
+
+// newContainerd is started by the agent as soon as the data disk is
+// mounted, so that it is up by the time dockerd (which waits for the
+// netfilter modules) needs it: started by dockerd it cost ~4 s of dockerd's
+// start under TCG.
+func (a *agent) newContainerd() *service {
+	return newService("containerd", a.procs, a.log, func() (*exec.Cmd, error) {
+		if err := writeFile(containerdConfigPath, []byte(containerdConfig), 0o644, 0, 0); err != nil {
+			return nil, err
+		}
+		logf, err := openLog("containerd.log")
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command("/usr/bin/containerd", "--config", containerdConfigPath)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Env = childEnv()
+		return cmd, nil
+	})
 }
 
 func (a *agent) newDockerd() *service {

@@ -46,6 +46,7 @@ func TestDockerdArgs(t *testing.T) {
 		"-H", "tcp://0.0.0.0:2376",
 		"-H", "unix:///var/run/docker.sock",
 		"--config-file", "/var/lib/tender/daemon.json",
+		"--containerd=/run/containerd/containerd.sock",
 	}
 	if got := dockerdArgs(); !reflect.DeepEqual(got, want) {
 		t.Errorf("dockerd args = %q\nwant %q", got, want)
@@ -222,5 +223,31 @@ func TestExitError(t *testing.T) {
 	e := &exitError{name: "mkfs.ext4", status: 1 << 8, output: "mke2fs 1.47\n/dev/vda is apparently in use\n"}
 	if got := e.Error(); got != "running mkfs.ext4: exit status 1: /dev/vda is apparently in use" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+func TestSplitModules(t *testing.T) {
+	list := []string{
+		"kernel/drivers/virtio/virtio.ko", "kernel/net/core/failover.ko", "kernel/drivers/net/virtio_net.ko",
+		"kernel/lib/crc16.ko", "kernel/fs/mbcache.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/ext4/ext4.ko",
+		"kernel/net/netfilter/nf_tables.ko", "kernel/fs/overlayfs/overlay.ko", "kernel/crypto/crc32c_generic.ko",
+		"kernel/net/bridge/bridge.ko", "kernel/net/9p/9pnet.ko", "kernel/fs/9p/9p.ko", "kernel/fs/vboxsf/vboxsf.ko",
+	}
+	want := [3][]string{
+		{"kernel/drivers/virtio/virtio.ko", "kernel/net/core/failover.ko", "kernel/drivers/net/virtio_net.ko",
+			"kernel/lib/crc16.ko", "kernel/fs/mbcache.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/ext4/ext4.ko", "kernel/crypto/crc32c_generic.ko"},
+		{"kernel/net/netfilter/nf_tables.ko", "kernel/fs/overlayfs/overlay.ko", "kernel/net/bridge/bridge.ko"},
+		{"kernel/net/9p/9pnet.ko", "kernel/fs/9p/9p.ko", "kernel/fs/vboxsf/vboxsf.ko"},
+	}
+	if got := splitModules(list); !reflect.DeepEqual(got, want) {
+		t.Errorf("split = %q\nwant %q", got, want)
+	}
+}
+
+func TestMinFree(t *testing.T) {
+	for total, want := range map[int]int{990300: 3980, 0: 0, 100: 128, 1 << 40: 262144} {
+		if got := minFreeKiB(total); got != want {
+			t.Errorf("minFreeKiB(%d) = %d, want %d", total, got, want)
+		}
 	}
 }

@@ -33,6 +33,40 @@ func parseModules(r io.Reader) []string {
 	return out
 }
 
+// Module tiers, loaded in this order. Loading a module takes a few hundred
+// milliseconds under emulation, so only the first tier holds the boot up:
+// the second loads while the disk and network come up and dockerd waits for
+// it; the third (shared folders, …) is not waited for at all.
+const (
+	tierBoot   = iota // disk, NIC, ext4, power button: drivers, libraries, crypto
+	tierDocker        // netfilter, bridge, veth, overlay
+	tierRest
+)
+
+// moduleTier says which tier a module path belongs to.
+func moduleTier(m string) int {
+	for _, p := range []string{"kernel/drivers/", "kernel/lib/", "kernel/crypto/", "kernel/arch/",
+		"kernel/fs/ext4/", "kernel/fs/jbd2/", "kernel/fs/mbcache", "kernel/net/core/failover"} {
+		if strings.HasPrefix(m, p) {
+			return tierBoot
+		}
+	}
+	if strings.HasPrefix(m, "kernel/net/") && !strings.HasPrefix(m, "kernel/net/9p/") || strings.HasPrefix(m, "kernel/fs/overlayfs/") {
+		return tierDocker
+	}
+	return tierRest
+}
+
+// splitModules sorts list into tiers, keeping the file's order in each.
+func splitModules(list []string) [3][]string {
+	var tiers [3][]string
+	for _, m := range list {
+		t := moduleTier(m)
+		tiers[t] = append(tiers[t], m)
+	}
+	return tiers
+}
+
 // loadModules loads every module in list from dir with up to workers in
 // flight. A module whose dependency is not loaded yet fails with ENOENT; it
 // is retried in the next round, so the list order is a hint, not a must.

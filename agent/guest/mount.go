@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -67,10 +68,53 @@ func mountEarly() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SHARED, ""); err != nil {
 		errs = append(errs, fmt.Errorf("making / shared: %w", err))
 	}
+	if err := tuneMemory(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := enableControllers("/sys/fs/cgroup"); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// tuneMemory keeps a small VM's memory for its work: transparent huge
+// pages only where asked for (Go daemons otherwise hold whole 2 MiB pages),
+// and the free-memory reserve back to what a machine this size gets without
+// THP (THP raises it to ~45 MiB on 1 GiB).
+func tuneMemory() error {
+	var errs []error
+	if err := os.WriteFile("/sys/kernel/mm/transparent_hugepage/enabled", []byte("madvise"), 0o644); err != nil {
+		errs = append(errs, fmt.Errorf("setting THP to madvise: %w", err))
+	}
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	var totalKiB int
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "MemTotal:") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				totalKiB, _ = strconv.Atoi(f[1])
+			}
+		}
+	}
+	if kib := minFreeKiB(totalKiB); kib > 0 {
+		if err := os.WriteFile("/proc/sys/vm/min_free_kbytes", []byte(strconv.Itoa(kib)), 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("setting min_free_kbytes: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// minFreeKiB is the kernel's own formula without THP: sqrt(16 × memory in
+// KiB), clamped to [128 KiB, 256 MiB].
+func minFreeKiB(totalKiB int) int {
+	if totalKiB <= 0 {
+		return 0
+	}
+	v := int(math.Sqrt(float64(totalKiB) * 16))
+	return min(max(v, 128), 262144)
 }
 
 // enableControllers turns on, for the children of the cgroup at dir, every

@@ -262,7 +262,11 @@ func (s *service) restart(timeout time.Duration) {
 		case <-exited:
 		case <-time.After(timeout):
 			s.signal(syscall.SIGKILL)
-			<-exited
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				s.log.Printf("%s did not exit after SIGKILL", s.name)
+			}
 		}
 	}
 }

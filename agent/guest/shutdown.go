@@ -30,7 +30,7 @@ func (a *agent) shutdown(reason string) {
 		a.log.Printf("shutting down (%s)", reason)
 		a.cancel()
 		a.mu.Lock()
-		sshd, dockerd := a.sshd, a.dockerd
+		sshd, containerd, dockerd := a.sshd, a.containerd, a.dockerd
 		a.mu.Unlock()
 
 		sshdDone := make(chan struct{})
@@ -51,8 +51,11 @@ func (a *agent) shutdown(reason string) {
 				}
 			}
 			cancel()
-			dockerd.stop(left(dockerdDeadline)) // dockerd stops its containerd
+			dockerd.stop(left(dockerdDeadline))
 			a.log.Logf("dockerd down at %s", time.Since(began).Round(time.Millisecond))
+		}
+		if containerd != nil {
+			containerd.stop(left(dockerdDeadline + 500*time.Millisecond))
 		}
 		<-sshdDone
 		killAll(left(killDeadline))

@@ -228,14 +228,20 @@ func TestQEMUArgv(t *testing.T) {
 		Forwarding:  []string{"ssh,tcp,127.0.0.1,2222,,22", "docker,tcp,127.0.0.1,2376,,2376"},
 		UART1:       "0x3F8 4", UARTMode1: "file /m/serial.log"}
 	v.NIC[0], v.NICType[0] = "nat", "virtio"
-	got, err := qemuArgv(v, "qemu-system-x86_64", "/h/run/u.qmp", "tcg", "/m/s.sav")
+	extent := func(p string) string {
+		if p == "/m/a,b/disk.vmdk" {
+			return "/m/a,b/disk-flat.vmdk"
+		}
+		return ""
+	}
+	got, err := qemuArgv(v, "qemu-system-x86_64", "/h/run/u.qmp", "tcg", "/m/s.sav", extent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"qemu-system-x86_64", "-name", "tender-t", "-machine", "q35", "-nodefaults", "-display", "none",
 		"-accel", "tcg,thread=multi", "-cpu", "max", "-m", "1024", "-smp", "2", "-rtc", "base=utc",
 		"-drive", "if=none,id=sata0,media=cdrom,readonly=on,format=raw,file=/c/tender.iso", "-device", "ide-cd,drive=sata0,bus=ide.0,bootindex=0",
-		"-drive", "if=none,id=sata1,format=vmdk,file=/m/a,,b/disk.vmdk", "-device", "ide-hd,drive=sata1,bus=ide.1,bootindex=1",
+		"-drive", "if=none,id=sata1,format=raw,file=/m/a,,b/disk-flat.vmdk", "-device", "ide-hd,drive=sata1,bus=ide.1,bootindex=1",
 		"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2376-:2376,hostfwd=tcp:127.0.0.1:2222-:22", "-device", "virtio-net-pci,netdev=net0",
 		"-serial", "file:/m/serial.log", "-qmp", "unix:/h/run/u.qmp,server=on,wait=off", "-incoming", "exec:cat '/m/s.sav'"}
 	if !reflect.DeepEqual(got, want) {

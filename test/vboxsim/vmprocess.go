@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -48,7 +49,12 @@ func escapeOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 // VMDK disk on their ports with the boot order as bootindex, NIC 1's NAT as
 // user networking with the rules as hostfwd, UART 1 to its file, and the
 // monitor on qmp. incoming, when set, restores a saved state.
-func qemuArgv(v *VM, qemu, qmp, accel, incoming string) ([]string, error) {
+//
+// A monolithicFlat VMDK (what this simulator's convertfromraw writes) is
+// attached through its extent, flatExtent(descriptor), as a raw image:
+// QEMU's vmdk driver blocks migration, and savestate is a migration to a
+// file. Sparse VMDKs are attached as vmdk.
+func qemuArgv(v *VM, qemu, qmp, accel, incoming string, flatExtent func(string) string) ([]string, error) {
 	args := []string{qemu, "-name", v.Name, "-machine", "q35", "-nodefaults", "-display", "none"}
 	acc := accel
 	if accel == "tcg" && v.CPUs > 1 {
@@ -107,7 +113,11 @@ func qemuArgv(v *VM, qemu, qmp, accel, incoming string) ([]string, error) {
 			}
 			args = append(args, "-device", dev)
 		case "hdd":
-			args = append(args, "-drive", "if=none,id="+id+",format=vmdk,file="+escapeOpt(a.Medium))
+			if ext := flatExtent(a.Medium); ext != "" {
+				args = append(args, "-drive", "if=none,id="+id+",format=raw,file="+escapeOpt(ext))
+			} else {
+				args = append(args, "-drive", "if=none,id="+id+",format=vmdk,file="+escapeOpt(a.Medium))
+			}
 			dev := "ide-hd,drive=" + id + ",bus=ide." + port
 			if r, ok := bootRank["disk"]; ok {
 				dev += ",bootindex=" + strconv.Itoa(r)
@@ -181,7 +191,7 @@ func startVM(c *cmd) error {
 		qemu = "qemu-system-x86_64"
 	}
 	qmp := c.reg.qmpSocket(v)
-	argv, err := qemuArgv(v, qemu, qmp, accel(), incoming)
+	argv, err := qemuArgv(v, qemu, qmp, accel(), incoming, flatExtent)
 	if err != nil {
 		return failf("%v", err)
 	}
@@ -225,8 +235,16 @@ func startVM(c *cmd) error {
 				return failf("The virtual machine '%s' has terminated unexpectedly during startup with exit code 1 (0x1).  More details may be available in '%s'", v.Name, logPath).
 					details("NS_ERROR_FAILURE (0x80004005)", "MachineWrap", "IMachine")
 			}
-			if st, err := qmpStatus(qmp); err == nil && st == "running" {
+			st, err := qmpStatus(qmp)
+			if err == nil && st == "running" {
 				return nil
+			}
+			// A restored VM stays paused, as it was when saved: run it.
+			if err == nil && incoming != "" && (st == "paused" || st == "postmigrate") {
+				if _, err := qmpRun(qmp, "cont", nil); err != nil {
+					return failf("Failed to resume the restored machine: %v", err)
+				}
+				continue
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -272,8 +290,20 @@ func vmProcess(uuid string) int {
 	fmt.Fprintf(os.Stderr, "%s tender VBoxManage simulator: VM process %d runs: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), strings.Join(argv, " "))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "vboxsim VM process: %v\n", err)
+		os.WriteFile(r.exitFile(v), []byte("aborted\n"), 0o644)
+		return 1
+	}
+	// Ended by startvm (a start that timed out): QEMU ends with us.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	go func() {
+		<-sigs
+		cmd.Process.Kill()
+	}()
 	how := "poweroff"
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Wait(); err != nil {
 		fmt.Fprintf(os.Stderr, "%s tender VBoxManage simulator: QEMU ended: %v\n", time.Now().Format(time.RFC3339), err)
 		how = "aborted"
 	} else {

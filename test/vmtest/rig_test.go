@@ -50,7 +50,7 @@ func TestDebug(t *testing.T) {
 	if out, err := vm.Docker("run", "-d", "-p", "8080:80", "busybox", "httpd", "-f", "-p", "80"); err != nil {
 		t.Fatal(err, out)
 	}
-	time.Sleep(10 * time.Second)
+	time.Sleep(10 * time.Second) // memory is measured 10 s after ready
 	script, _ := os.ReadFile(os.Getenv("TENDER_DEBUG_SCRIPT"))
 	out, err := vm.Run(string(script))
 	t.Logf("script: %v\n%s", err, out)

@@ -24,7 +24,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -181,7 +180,6 @@ type VM struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error // QEMU's exit, valid once exited is closed
-	mu     sync.Mutex
 }
 
 // Boot starts a VM and waits up to 10 minutes for the ready line.

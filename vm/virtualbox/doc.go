@@ -51,8 +51,9 @@
 //	gurumeditation, stuck
 //
 // State never runs VBoxManage, because shellinit, status, ls and ip call
-// it on every shell start and VBoxManage takes 50–300 ms (it starts
-// VBoxSVC when it is not running). Instead each transition tender makes is
+// it on every shell start, and each VBoxManage call is a process start plus
+// a round trip to VBoxSVC (which it launches when it is not running): far
+// over the few milliseconds shellinit may take. Instead each transition tender makes is
 // written to StateFile (virtualbox.json) and State combines that record
 // with a TCP connect to 127.0.0.1:SSHPort, where VirtualBox's NAT listens
 // for as long as the VM process runs:

@@ -40,7 +40,9 @@ const (
 	retryPause = 500 * time.Millisecond
 )
 
-// Error is a VBoxManage failure.
+// Error is a VBoxManage failure. It does not unwrap to the
+// *exec.ExitError inside: that type has an ExitCode method, and main would
+// take it for the exit code the user asked for and hide the message.
 type Error struct {
 	Args   []string // VBoxManage's arguments
 	Stderr string
@@ -61,9 +63,6 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("%s: %s", what, msg)
 }
-
-// Unwrap lets errors.Is see the exit error.
-func (e *Error) Unwrap() error { return e.Err }
 
 // Is makes a missing VM match vm.ErrNotFound.
 func (e *Error) Is(target error) bool {
