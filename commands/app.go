@@ -130,4 +130,3 @@ func machineName(c *cli.Context) (string, error) {
 	return name, nil
 }
 
-func ctxOf(c *cli.Context) context.Context { return c.Context }
