@@ -10,7 +10,7 @@ DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: all deps build iso test unit e2e lint up bench clean docs release cross
+.PHONY: all deps build iso test unit e2e lint up bench clean docs release cross fuzz
 
 all: build
 
@@ -37,7 +37,30 @@ unit:
 
 test: deps lint cross iso build
 	$(GO) test ./...
+	$(MAKE) fuzz
 	$(GO) test -tags e2e -timeout 60m -count=1 -v ./test/...
+
+# Each fuzz target for FUZZTIME (seed corpora in each package's
+# testdata/fuzz; `go test ./...` replays them). One target at a time: go
+# test -fuzz takes one.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./config:FuzzParseYAML \
+	./agent/userdata:FuzzRead \
+	./shellinit:FuzzPOSIXQuoting \
+	./vm/virtualbox:FuzzParseVMInfo \
+	./vm/virtualbox:FuzzParseRule \
+	./vm/virtualbox:FuzzParseVMList \
+	./vm/virtualbox:FuzzParseHostOnlyIfs \
+	./vm/virtualbox:FuzzParseDHCPServers \
+	./vm/virtualbox:FuzzParseVersion \
+	./vm/virtualbox:FuzzVTxProblem
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 # Archives for darwin/amd64, darwin/arm64, linux/amd64, linux/arm64 and
 # windows/amd64 with SHA256SUMS, in out/release/.

@@ -87,7 +87,33 @@ unless --vm NAME or a NAME argument is given.`,
 		},
 	}
 	setCompletion(app, env)
+	// Bad usage is one line naming the problem and where the flags are
+	// listed, not a page of help; and urfave never exits the process itself
+	// (main maps errors to exit codes after the deferred calls ran).
+	app.OnUsageError = usageError
+	for _, cmd := range app.Commands {
+		if cmd.OnUsageError == nil {
+			cmd.OnUsageError = usageError
+		}
+	}
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	app.Action = func(c *cli.Context) error {
+		if c.Args().Present() {
+			return fmt.Errorf("no command %q (run `tender help` to list the commands)", c.Args().First())
+		}
+		return cli.ShowAppHelp(c)
+	}
 	return app
+}
+
+// usageError turns a flag parsing error into one line that says where the
+// flags are listed.
+func usageError(c *cli.Context, err error, isSubcommand bool) error {
+	help := "tender --help"
+	if c.Command != nil && c.Command.Name != "" && isSubcommand {
+		help = "tender " + c.Command.Name + " --help"
+	}
+	return fmt.Errorf("%w (run `%s` for the flags)", err, help)
 }
 
 // Home is TENDER_HOME, default ~/.tender.

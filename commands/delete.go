@@ -8,6 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
+
+	"github.com/tenderdev/tender/machine"
 )
 
 func deleteCommand(env *Env) *cli.Command {
@@ -23,7 +25,9 @@ func deleteCommand(env *Env) *cli.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := st.Load(name, emptyLayer()); err != nil {
+				// Only a missing machine stops delete here: a damaged
+				// machine.yaml is what delete is for.
+				if _, err := st.Load(name, emptyLayer()); errors.Is(err, machine.ErrNotExist) {
 					return err
 				}
 				if !c.Bool("force") {

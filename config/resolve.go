@@ -350,6 +350,9 @@ func (v *validator) shares(shares []Share, h Host) {
 		field := fmt.Sprintf("%s[%d]", KeyShares, i)
 		if !isAbsHost(sh.Host, h.OS) {
 			v.fail(field+".host", fmt.Sprintf("must be an absolute path on the host, like %q, got %q", DefaultShares(Host{OS: h.OS, Home: "/home/you"})[0].Host, sh.Host))
+			if sh.Guest == sh.Host {
+				continue // one mistake, one message: the guest path was derived from it
+			}
 		}
 		switch {
 		case !strings.HasPrefix(sh.Guest, "/"):

@@ -49,11 +49,11 @@ func Open(path string) (Image, error) {
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return Image{}, fmt.Errorf("ISO %q is a directory, not an ISO image", path)
+		return Image{}, fmt.Errorf("ISO %q is a directory, not an ISO image (pass the image file with --iso PATH, or build one with `make iso`)", path)
 	}
 	id, err := readVolumeID(f)
 	if err != nil {
-		return Image{}, fmt.Errorf("%q is not an ISO image: %w", path, err)
+		return Image{}, fmt.Errorf("%q is not an ISO image: %w (pass a tender ISO with --iso PATH, or build one with `make iso`)", path, err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

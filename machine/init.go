@@ -25,15 +25,17 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	if err := config.ValidateName(name); err != nil {
 		return nil, err
 	}
-	unlock, err := s.lock(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-
 	dir := s.Dir(name)
-	if _, err := os.Stat(dir); err == nil {
-		return nil, fmt.Errorf("machine %q already exists; nothing was changed (start it with `tender up%s`, or remove it with `tender delete%s`)", name, nameArg(name), nameArg(name))
+	exists := func() error {
+		if _, err := os.Stat(dir); err == nil {
+			return fmt.Errorf("machine %q already exists; nothing was changed (start it with `tender up%s`, or remove it with `tender delete%s`)", name, nameArg(name), nameArg(name))
+		}
+		return nil
+	}
+	// Everything that can be refused is checked before anything is
+	// written, even the lock file.
+	if err := exists(); err != nil {
+		return nil, err
 	}
 	srcs, err := s.sources("", flags)
 	if err != nil {
@@ -61,13 +63,31 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 			return nil, err
 		}
 	}
+	if err := s.pauseAt(ctx, "init-checked"); err != nil {
+		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
+	}
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := exists(); err != nil { // another init made it while we waited
+		return nil, err
+	}
 	ca, err := s.loadOrCreateCA()
 	if err != nil {
 		return nil, err
 	}
 
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(dir), err)
+		return nil, unwritableHome(s.Home, fmt.Errorf("creating %s: %w", filepath.Dir(dir), err))
+	}
+	// A temporary directory of an init that was killed (kill -9 cannot be
+	// cleaned up after) is ours to remove: we hold the lock on the name.
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".init-"+name+"-*")); len(stale) > 0 {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".init-"+name+"-")
 	if err != nil {
@@ -87,7 +107,7 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	if err := writeCredentials(tmp, name, ca); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := s.pauseAt(ctx, "init-credentials"); err != nil {
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
 	fmt.Fprintf(s.Progress, "creating machine %q: %d MiB data disk…\n", name, settings.DiskSizeMiB)
@@ -107,6 +127,9 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		}
 	} else if err := provision.CreateDataDisk(filepath.Join(tmp, DiskFile), size, ud); err != nil {
 		return nil, err
+	}
+	if err := s.pauseAt(ctx, "init-disk"); err != nil {
+		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
 	// machine.yaml keeps what was asked for at init, so that later changes to
 	// config.yaml do not move an existing machine under its user's feet.
@@ -133,6 +156,8 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	}
 	done = true
 	m.Dir = dir
+	// From here the machine is complete: an interrupt no longer undoes it.
+	_ = s.pauseAt(ctx, "init-renamed")
 	if err := drv.Create(ctx, m.Spec()); err != nil {
 		cleanup := context.WithoutCancel(ctx)
 		_ = drv.Delete(cleanup, m.Spec())
@@ -145,6 +170,12 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 // loadOrCreateCA returns the CA shared by every machine under TENDER_HOME,
 // making it on first use. Its key never leaves the host.
 func (s *Store) loadOrCreateCA() (*provision.CA, error) {
+	// Two inits of different machines must not both make a CA.
+	unlock, err := s.lock(context.Background(), caLockName)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	dir := filepath.Join(s.Home, CADir)
 	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
 	certPEM, errC := os.ReadFile(certPath)

@@ -18,7 +18,7 @@ const DownTimeout = 30 * time.Second
 
 // Down presses the ACPI power button and waits for the guest to power off.
 func (s *Store) Down(ctx context.Context, name string) error {
-	unlock, err := s.lock(ctx, name)
+	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (s *Store) Down(ctx context.Context, name string) error {
 
 // Poweroff stops the VM at once.
 func (s *Store) Poweroff(ctx context.Context, name string) error {
-	unlock, err := s.lock(ctx, name)
+	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (s *Store) Poweroff(ctx context.Context, name string) error {
 
 // Reset hard-reboots the VM.
 func (s *Store) Reset(ctx context.Context, name string) error {
-	unlock, err := s.lock(ctx, name)
+	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (s *Store) Reset(ctx context.Context, name string) error {
 
 // Save suspends the VM where the driver can.
 func (s *Store) Save(ctx context.Context, name string) error {
-	unlock, err := s.lock(ctx, name)
+	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -111,12 +111,19 @@ func (s *Store) Save(ctx context.Context, name string) error {
 // Delete stops the VM, removes it from the hypervisor and removes the
 // machine directory. The CA stays.
 func (s *Store) Delete(ctx context.Context, name string) error {
-	unlock, err := s.lock(ctx, name)
+	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	m, err := s.Load(name, config.Layer{})
+	if err != nil && !errors.Is(err, ErrNotExist) {
+		// A damaged machine.yaml or config.yaml must not keep a machine
+		// from being deleted: use the driver that state.json names.
+		if m, err = s.loadDamaged(name, err); err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -136,10 +143,27 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	return os.RemoveAll(trash)
 }
 
+// loadDamaged builds a machine whose settings cannot be read from builtin
+// defaults and state.json, for Delete.
+func (s *Store) loadDamaged(name string, loadErr error) (*Machine, error) {
+	dir := s.Dir(name)
+	rt, _ := readRuntime(dir)
+	settings := config.Defaults(config.CurrentHost())
+	if rt.Driver != "" {
+		settings.Driver = rt.Driver
+	}
+	drv, err := s.Drivers(settings)
+	if err != nil {
+		return nil, fmt.Errorf("%w (and no driver to stop the VM: %v)", loadErr, err)
+	}
+	fmt.Fprintf(s.Progress, "warning: %v; deleting with the %s driver\n", loadErr, drv.Name())
+	return &Machine{Name: name, Dir: dir, Settings: settings, Runtime: rt, Driver: drv}, nil
+}
+
 // RegenerateCerts issues a new server cert (and with client, new client
 // certs), copies the server side to the running guest and restarts dockerd.
 func (s *Store) RegenerateCerts(ctx context.Context, name string, client bool) error {
-	unlock, err := s.lock(ctx, name)
+	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}

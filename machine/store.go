@@ -80,7 +80,7 @@ func (s *Store) sources(name string, flags config.Layer) ([]config.Source, error
 	if name != "" {
 		mf, err := config.Load(filepath.Join(s.Dir(name), MachineFile))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (fix %s, or remove the machine with `tender delete -f%s`)", err, MachineFile, nameArg(name))
 		}
 		srcs = append(srcs, config.Source{Name: MachineFile, Layer: mf})
 	}

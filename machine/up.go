@@ -40,7 +40,7 @@ type Phase struct {
 // fails after starting the VM, it stops the VM again, so the machine is left
 // as it was.
 func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpResult, error) {
-	unlock, err := s.lock(ctx, name)
+	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return nil, err
 	}

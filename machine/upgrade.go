@@ -76,7 +76,7 @@ func (s *Store) Upgrade(ctx context.Context, name, isoPath string) (*UpgradeResu
 
 // setImage records the new image in machine.yaml (iso:) and state.json.
 func (s *Store) setImage(ctx context.Context, name string, img iso.Image) error {
-	unlock, err := s.lock(ctx, name)
+	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -141,7 +141,7 @@ docker run --rm busybox echo hello world`)
 	if got := c.tender("status"); got != "running\n" {
 		t.Fatalf("status after resume = %q", got)
 	}
-	if out := c.bash(`eval "$(tender shellinit)"; docker run --rm busybox echo resumed`); out != "resumed\n" {
+	if out := c.bash(`eval "$(tender shellinit)"; timeout 300 docker run --rm busybox echo resumed`); out != "resumed\n" {
 		t.Fatalf("after resume docker run printed %q", out)
 	}
 

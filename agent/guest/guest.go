@@ -95,7 +95,8 @@ func (a *agent) boot() {
 	if err := a.serveControl(a.ctx); err != nil {
 		a.log.Printf("%v", err)
 	}
-	lateModules := a.loadModules()
+	dockerModules, restModules := a.loadModules()
+	defer restModules()
 	a.phase(PhaseModulesLoaded)
 
 	netUp := a.network(a.ctx)
@@ -139,7 +140,7 @@ func (a *agent) boot() {
 	go a.sshd.run()
 	<-a.sshd.started
 	a.phase(PhaseSSHDStarted)
-	<-lateModules // netfilter, bridge, overlay: dockerd needs them
+	<-dockerModules // netfilter, bridge, overlay: dockerd needs them
 	go a.dockerd.run()
 
 	wctx, cancel := context.WithTimeout(a.ctx, 3*time.Minute)
@@ -149,6 +150,7 @@ func (a *agent) boot() {
 		return
 	}
 	a.phase(PhaseDockerdReady)
+	restModules()
 	select {
 	case <-netUp:
 	case <-time.After(30 * time.Second):
@@ -159,15 +161,17 @@ func (a *agent) boot() {
 	a.log.Printf("ready")
 }
 
-// loadModules loads the modules the boot waits for and returns; the others
-// go on loading in the background. The channel closes once dockerd's are in.
-func (a *agent) loadModules() <-chan struct{} {
+// loadModules loads the modules the boot waits for (tierBoot) and returns.
+// dockerd's (tierDocker) go on loading in the background; the channel
+// closes once they are in. The rest (shares, …) load only when rest is
+// called, once dockerd is up, so as not to slow its start.
+func (a *agent) loadModules() (docker <-chan struct{}, rest func()) {
 	done := make(chan struct{})
 	f, err := os.Open(ModulesFile)
 	if err != nil {
 		a.log.Printf("reading the module list: %v", err)
 		close(done)
-		return done
+		return done, func() {}
 	}
 	list := parseModules(f)
 	f.Close()
@@ -188,12 +192,18 @@ func (a *agent) loadModules() <-chan struct{} {
 		}
 		a.log.Logf("loaded %d docker modules", len(tiers[tierDocker]))
 		close(done)
-		if err := loadModules(dir, tiers[tierRest], 2, slow); err != nil {
-			a.log.Printf("%v", err)
-		}
-		a.log.Logf("loaded all %d modules from %s", len(list), ModulesFile)
 	}()
-	return done
+	var once sync.Once
+	return done, func() {
+		once.Do(func() {
+			go func() {
+				if err := loadModules(dir, tiers[tierRest], 2, slow); err != nil {
+					a.log.Printf("%v", err)
+				}
+				a.log.Logf("loaded all %d modules from %s", len(list), ModulesFile)
+			}()
+		})
+	}
 }
 
 // prefetchFiles are read into the page cache at boot, in the background:

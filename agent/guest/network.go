@@ -74,6 +74,7 @@ func (a *agent) configureNIC(ctx context.Context, name string) error {
 			return nil
 		}
 	}
+	a.log.Logf("network %s: carrier", name)
 	for {
 		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		lease, err := dhcp.Acquire(lctx, name, "")

@@ -16,8 +16,8 @@ import (
 // until killDeadline; then sync, unmount and power off.
 const (
 	containersDeadline = stopGrace + time.Second
-	dockerdDeadline    = stopGrace + 2500*time.Millisecond
-	killDeadline       = stopGrace + 3500*time.Millisecond
+	dockerdDeadline    = stopGrace + 2000*time.Millisecond
+	killDeadline       = stopGrace + 2500*time.Millisecond
 )
 
 // shutdown stops everything cleanly and powers off.

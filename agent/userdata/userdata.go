@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strings"
 	"time"
 )
 
@@ -85,8 +86,50 @@ func (u Userdata) Validate() error {
 	}
 	if u.Hostname == "" {
 		errs = append(errs, errors.New("userdata: hostname is empty"))
+	} else if !validHostname(u.Hostname) {
+		errs = append(errs, fmt.Errorf("userdata: hostname %q must be 1 to 64 letters, digits, \"-\", \"_\" or \".\"", u.Hostname))
+	}
+	for i, sh := range u.Shares {
+		if err := sh.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("userdata: %s: share %d: %w", SharesFile, i, err))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// MaxEntrySize is the most an entry of the stream may hold; keys and certs
+// are a few KiB. A larger entry is refused, never cut short.
+const MaxEntrySize = 1 << 20
+
+// validHostname: the guest writes the name into /etc/hosts, so a newline or
+// a space would let the disk add lines there.
+func validHostname(h string) bool {
+	if len(h) == 0 || len(h) > 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// validate checks a share before the guest mounts it: a known type, a tag
+// that cannot carry mount options, and an absolute, clean target that is
+// not the root.
+func (sh Share) validate() error {
+	if sh.Type != "9p" && sh.Type != "vboxsf" {
+		return fmt.Errorf("type must be \"9p\" or \"vboxsf\", got %q", sh.Type)
+	}
+	if sh.Tag == "" || len(sh.Tag) > 64 || !validHostname(sh.Tag) {
+		return fmt.Errorf("tag must be 1 to 64 letters, digits, \"-\", \"_\" or \".\", got %q", sh.Tag)
+	}
+	if !path.IsAbs(sh.Target) || path.Clean(sh.Target) != sh.Target || sh.Target == "/" || strings.ContainsAny(sh.Target, "\x00\n") {
+		return fmt.Errorf("target must be a clean absolute path other than \"/\", got %q", sh.Target)
+	}
+	return nil
 }
 
 // Write writes u as a tar stream whose first entry is Magic. Secrets are
@@ -145,6 +188,14 @@ func HasMagic(first512 []byte) bool {
 	return hdr.Name == Magic
 }
 
+func known(name string) bool {
+	switch name {
+	case AuthorizedKeysFile, SSHHostKeyFile, CACertFile, ServerCertFile, ServerKeyFile, HostnameFile, SharesFile:
+		return true
+	}
+	return false
+}
+
 // Read parses a stream written by Write. It returns ErrNoMagic when the first
 // entry is not Magic. Unknown entries are ignored so that newer hosts can add
 // entries for newer guests.
@@ -163,11 +214,21 @@ func Read(r io.Reader) (Userdata, error) {
 		if err != nil {
 			return Userdata{}, fmt.Errorf("userdata: reading tar: %w", err)
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, 1<<20))
+		name := path.Clean(hdr.Name)
+		if !known(name) {
+			continue
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return Userdata{}, fmt.Errorf("userdata: %s must be a regular file, not type %q", name, hdr.Typeflag)
+		}
+		if hdr.Size > MaxEntrySize {
+			return Userdata{}, fmt.Errorf("userdata: %s holds %d bytes, more than the %d an entry may", name, hdr.Size, MaxEntrySize)
+		}
+		data, err := io.ReadAll(tr)
 		if err != nil {
 			return Userdata{}, fmt.Errorf("userdata: reading %s: %w", hdr.Name, err)
 		}
-		switch path.Clean(hdr.Name) {
+		switch name {
 		case AuthorizedKeysFile:
 			u.AuthorizedKeys = data
 		case SSHHostKeyFile:
@@ -188,5 +249,8 @@ func Read(r io.Reader) (Userdata, error) {
 			}
 		}
 	}
-	return u, u.Validate()
+	if err := u.Validate(); err != nil {
+		return Userdata{}, err // nothing of a refused stream is used
+	}
+	return u, nil
 }

@@ -239,7 +239,7 @@ func TestQEMUArgv(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"qemu-system-x86_64", "-name", "tender-t", "-machine", "q35", "-nodefaults", "-display", "none",
-		"-accel", "tcg,thread=multi", "-cpu", "max", "-m", "1024", "-smp", "2", "-rtc", "base=utc",
+		"-accel", "tcg,thread=single", "-cpu", "max", "-m", "1024", "-smp", "2", "-rtc", "base=utc",
 		"-drive", "if=none,id=sata0,media=cdrom,readonly=on,format=raw,file=/c/tender.iso", "-device", "ide-cd,drive=sata0,bus=ide.0,bootindex=0",
 		"-drive", "if=none,id=sata1,format=raw,file=/m/a,,b/disk-flat.vmdk", "-device", "ide-hd,drive=sata1,bus=ide.1,bootindex=1",
 		"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2376-:2376,hostfwd=tcp:127.0.0.1:2222-:22", "-device", "virtio-net-pci,netdev=net0",

@@ -160,10 +160,6 @@ type Options struct {
 	Forward   []int
 	MemoryMiB int // default 1024
 	CPUs      int // default 2
-
-	// bootArgs replace "-cdrom ISO -boot d" (package tests boot a kernel
-	// and initramfs directly).
-	bootArgs []string
 }
 
 // VM is one running QEMU.
@@ -195,7 +191,7 @@ func Boot(t testing.TB, opts Options) *VM {
 // Start starts QEMU and returns at once.
 func Start(t testing.TB, opts Options) *VM {
 	t.Helper()
-	if opts.ISO == "" && opts.bootArgs == nil {
+	if opts.ISO == "" {
 		opts.ISO = ISO(t)
 	}
 	if opts.MemoryMiB == 0 {
@@ -261,11 +257,8 @@ func Cmdline(opts Options, sshPort, dockerPort int, forwards map[int]int, serial
 		"-smp", strconv.Itoa(opts.CPUs),
 		"-nodefaults", "-no-user-config",
 		"-display", "none",
-	}
-	if opts.bootArgs != nil {
-		args = append(args, opts.bootArgs...)
-	} else {
-		args = append(args, "-cdrom", opts.ISO, "-boot", "d")
+		"-cdrom", opts.ISO,
+		"-boot", "d",
 	}
 	if opts.Disk != "" {
 		args = append(args, "-drive", "file="+opts.Disk+",format=raw,if=virtio")

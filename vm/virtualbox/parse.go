@@ -112,7 +112,7 @@ func ParseRule(s string) (Rule, error) {
 	}
 	hp, err1 := strconv.Atoi(f[3])
 	gp, err2 := strconv.Atoi(f[5])
-	if err1 != nil || err2 != nil || (f[1] != "tcp" && f[1] != "udp") {
+	if err1 != nil || err2 != nil || (f[1] != "tcp" && f[1] != "udp") || hp < 0 || hp > 65535 || gp < 0 || gp > 65535 {
 		return Rule{}, fmt.Errorf("NAT rule %q is malformed", s)
 	}
 	return Rule{Name: f[0], Proto: f[1], HostIP: f[2], HostPort: hp, GuestIP: f[4], GuestPort: gp}, nil
