@@ -155,4 +155,3 @@ func machineName(c *cli.Context) (string, error) {
 	}
 	return name, nil
 }
-

@@ -76,6 +76,10 @@ func sshArgs(c *cli.Context, env *Env) (name string, cmd []string, err error) {
 	if sep >= 0 {
 		after := raw[sep+1:]
 		before := args[:max(0, len(args)-len(after))]
+		// urfave keeps the "--" when a NAME comes before it: `ssh dev -- CMD`.
+		if len(before) > 0 && before[len(before)-1] == "--" {
+			before = before[:len(before)-1]
+		}
 		if len(before) > 1 {
 			return "", nil, fmt.Errorf("too many arguments before --: %q", before)
 		}

@@ -3,11 +3,11 @@ package machine
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"syscall"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"

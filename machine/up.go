@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/provision"
 	"github.com/tenderdev/tender/vm"
 )
@@ -70,6 +71,9 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 	start := time.Now()
 	res := &UpResult{Machine: m}
 	if state != vm.Running && state != vm.Starting {
+		if err := s.checkImage(m); err != nil {
+			return nil, err
+		}
 		if err := writeRuntime(m.Dir, m.Runtime); err != nil {
 			return nil, err
 		}
@@ -98,6 +102,25 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 		return nil, err
 	}
 	return res, nil
+}
+
+// checkImage makes sure the machine's image is there before QEMU is asked
+// to boot it. An image deleted after init is replaced by the cached one,
+// with a warning; with none cached the error says how to get one.
+func (s *Store) checkImage(m *Machine) error {
+	if m.Settings.ISO == "" {
+		return nil
+	}
+	if _, err := os.Stat(m.Settings.ISO); !errors.Is(err, os.ErrNotExist) {
+		return nil // present (a damaged one is the driver's to report)
+	}
+	cached, err := iso.Find("", filepath.Join(s.Home, CacheDir))
+	if err != nil {
+		return fmt.Errorf("the image %s of machine %q is gone: run `tender download` to put one in the cache, or `tender upgrade --iso PATH%s`", m.Settings.ISO, m.Name, nameArg(m.Name))
+	}
+	fmt.Fprintf(s.Progress, "warning: the image %s of machine %q is gone; booting the cached %s (make it permanent with `tender upgrade --iso %s%s`)\n", m.Settings.ISO, m.Name, cached.Path, cached.Path, nameArg(m.Name))
+	m.Settings.ISO = cached.Path
+	return nil
 }
 
 // choosePorts keeps the stored ports when they are still free, takes pinned

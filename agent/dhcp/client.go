@@ -14,13 +14,17 @@ import (
 
 // Acquire runs DISCOVER → OFFER → REQUEST → ACK on the interface ifname
 // (which must be up) and returns the lease. It retransmits with backoff
-// until ctx ends.
-func Acquire(ctx context.Context, ifname, hostname string) (Lease, error) {
+// until ctx ends. logf, if not nil, is told of each packet sent and of
+// each reply.
+func Acquire(ctx context.Context, ifname, hostname string, logf func(format string, args ...any)) (Lease, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
 	ifc, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return Lease{}, fmt.Errorf("dhcp on %s: %w", ifname, err)
 	}
-	conn, err := openPacket(ifc)
+	conn, err := openPacket(ifc, logf)
 	if err != nil {
 		return Lease{}, fmt.Errorf("dhcp on %s: %w", ifname, err)
 	}
@@ -52,11 +56,12 @@ func Acquire(ctx context.Context, ifname, hostname string) (Lease, error) {
 // packetConn is an AF_PACKET datagram socket bound to one interface that
 // sends and receives whole IPv4 packets.
 type packetConn struct {
-	fd  int
-	ifc *net.Interface
+	fd   int
+	ifc  *net.Interface
+	logf func(format string, args ...any)
 }
 
-func openPacket(ifc *net.Interface) (*packetConn, error) {
+func openPacket(ifc *net.Interface, logf func(string, ...any)) (*packetConn, error) {
 	proto := htons(unix.ETH_P_IP)
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(proto))
 	if err != nil {
@@ -66,7 +71,7 @@ func openPacket(ifc *net.Interface) (*packetConn, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("binding packet socket: %w", err)
 	}
-	return &packetConn{fd: fd, ifc: ifc}, nil
+	return &packetConn{fd: fd, ifc: ifc, logf: logf}, nil
 }
 
 func (c *packetConn) close() { unix.Close(c.fd) }
@@ -85,10 +90,12 @@ func (c *packetConn) send(m *Message) error {
 func (c *packetConn) exchange(ctx context.Context, m *Message, want func(*Message) bool) (*Message, error) {
 	buf := make([]byte, 1500)
 	wait := 250 * time.Millisecond
-	for {
+	began := time.Now()
+	for try := 1; ; try++ {
 		if err := c.send(m); err != nil {
 			return nil, fmt.Errorf("sending: %w", err)
 		}
+		c.logf("dhcp %s: sent type %d, try %d", c.ifc.Name, m.Type(), try)
 		resend := time.Now().Add(wait)
 		for time.Now().Before(resend) {
 			if err := ctx.Err(); err != nil {
@@ -119,6 +126,7 @@ func (c *packetConn) exchange(ctx context.Context, m *Message, want func(*Messag
 				continue
 			}
 			if want(reply) {
+				c.logf("dhcp %s: got type %d after %s", c.ifc.Name, reply.Type(), time.Since(began).Round(time.Millisecond))
 				return reply, nil
 			}
 		}

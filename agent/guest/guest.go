@@ -180,14 +180,14 @@ func (a *agent) loadModules() (docker <-chan struct{}, rest func()) {
 	dir := "/lib/modules/" + unix.ByteSliceToString(uts.Release[:])
 	slow := func(m string, d time.Duration) { a.log.Logf("module %s took %s", m, d.Round(time.Millisecond)) }
 	tiers := splitModules(list)
-	if err := loadModules(dir, tiers[tierBoot], 4, slow); err != nil {
+	if err := loadModules(dir, tiers[tierBoot], 4, 0, slow); err != nil {
 		// Perhaps a dependency is in a later tier: try again there.
 		a.log.Logf("boot modules: %v", err)
 		tiers[tierDocker] = append(tiers[tierDocker], tiers[tierBoot]...)
 	}
 	a.log.Logf("loaded %d boot modules", len(tiers[tierBoot]))
 	go func() {
-		if err := loadModules(dir, tiers[tierDocker], 4, slow); err != nil {
+		if err := loadModules(dir, tiers[tierDocker], 2, 10, slow); err != nil {
 			a.log.Printf("%v", err)
 		}
 		a.log.Logf("loaded %d docker modules", len(tiers[tierDocker]))
@@ -197,7 +197,7 @@ func (a *agent) loadModules() (docker <-chan struct{}, rest func()) {
 	return done, func() {
 		once.Do(func() {
 			go func() {
-				if err := loadModules(dir, tiers[tierRest], 2, slow); err != nil {
+				if err := loadModules(dir, tiers[tierRest], 1, 19, slow); err != nil {
 					a.log.Printf("%v", err)
 				}
 				a.log.Logf("loaded all %d modules from %s", len(list), ModulesFile)
@@ -220,6 +220,7 @@ var prefetchFiles = []string{
 }
 
 func prefetch(log *logger, files []string) {
+	lowerPriority(10)
 	began := time.Now()
 	buf := make([]byte, 1<<20)
 	var total int64

@@ -89,7 +89,7 @@ func TestParseModules(t *testing.T) {
 }
 
 func TestLoadModulesMissingFile(t *testing.T) {
-	err := loadModules(t.TempDir(), []string{"nope.ko"}, 2, nil)
+	err := loadModules(t.TempDir(), []string{"nope.ko"}, 2, 5, nil)
 	if err == nil || !strings.Contains(err.Error(), "nope.ko") {
 		t.Errorf("loadModules = %v, want an error naming nope.ko", err)
 	}

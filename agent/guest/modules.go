@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,11 @@ func splitModules(list []string) [3][]string {
 // loadModules loads every module in list from dir with up to workers in
 // flight. A module whose dependency is not loaded yet fails with ENOENT; it
 // is retried in the next round, so the list order is a hint, not a must.
-func loadModules(dir string, list []string, workers int, slow func(string, time.Duration)) error {
+//
+// nice > 0 runs the loads on OS threads of that niceness: finit_module does
+// its work in the caller's thread, so background tiers then yield the
+// (emulated, scarce) CPUs to the boot's critical path.
+func loadModules(dir string, list []string, workers, nice int, slow func(string, time.Duration)) error {
 	var errs []error
 	pending := list
 	for len(pending) > 0 {
@@ -86,6 +91,9 @@ func loadModules(dir string, list []string, workers int, slow func(string, time.
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
+				if nice > 0 {
+					lowerPriority(nice)
+				}
 				began := time.Now()
 				err := loadModule(filepath.Join(dir, m))
 				if d := time.Since(began); d > 100*time.Millisecond && slow != nil {
@@ -138,4 +146,13 @@ func loadModule(path string) error {
 		return fmt.Errorf("loading %s: %w", filepath.Base(path), errUnknownSymbol)
 	}
 	return fmt.Errorf("loading %s: %w", filepath.Base(path), err)
+}
+
+// lowerPriority gives the calling goroutine an OS thread of its own with
+// the given niceness. The thread is never unlocked, so it exits with the
+// goroutine instead of going back to the runtime's pool niced.
+func lowerPriority(nice int) {
+	runtime.LockOSThread()
+	// On Linux, PRIO_PROCESS with who 0 sets only the calling thread.
+	_ = unix.Setpriority(unix.PRIO_PROCESS, 0, nice)
 }

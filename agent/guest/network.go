@@ -77,7 +77,7 @@ func (a *agent) configureNIC(ctx context.Context, name string) error {
 	a.log.Logf("network %s: carrier", name)
 	for {
 		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		lease, err := dhcp.Acquire(lctx, name, "")
+		lease, err := dhcp.Acquire(lctx, name, "", a.log.Logf)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -97,12 +97,14 @@ func (a *agent) configureNIC(ctx context.Context, name string) error {
 
 func maskBits(m net.IPMask) int { n, _ := m.Size(); return n }
 
-// waitCarrier polls the link state; timeout 0 waits until ctx ends.
+// waitCarrier polls the link state; timeout 0 waits until ctx ends. It
+// waits for the operational state too: until the kernel's linkwatch has
+// seen the carrier, the NIC's queue drops what is sent (measured: the first
+// DHCP packets were lost and the lease came ~1.5 s late).
 func waitCarrier(ctx context.Context, name string, timeout time.Duration) bool {
 	start := time.Now()
 	for {
-		b, err := os.ReadFile(filepath.Join("/sys/class/net", name, "carrier"))
-		if err == nil && strings.TrimSpace(string(b)) == "1" {
+		if linkUp(name) {
 			return true
 		}
 		if timeout > 0 && time.Since(start) > timeout {
@@ -159,7 +161,7 @@ func (a *agent) renew(ctx context.Context, link netlink.Link, name string, l dhc
 		case <-time.After(wait):
 		}
 		lctx, cancel := context.WithTimeout(ctx, time.Minute)
-		nl, err := dhcp.Acquire(lctx, name, "")
+		nl, err := dhcp.Acquire(lctx, name, "", a.log.Logf)
 		cancel()
 		if err != nil {
 			a.log.Logf("network %s: renewing: %v", name, err)
@@ -183,4 +185,14 @@ func renderResolvConf(dns []net.IP, domain string) string {
 		fmt.Fprintf(&b, "nameserver %s\n", ip)
 	}
 	return b.String()
+}
+
+func linkUp(name string) bool {
+	carrier, err := os.ReadFile(filepath.Join("/sys/class/net", name, "carrier"))
+	if err != nil || strings.TrimSpace(string(carrier)) != "1" {
+		return false
+	}
+	oper, err := os.ReadFile(filepath.Join("/sys/class/net", name, "operstate"))
+	state := strings.TrimSpace(string(oper))
+	return err == nil && (state == "up" || state == "unknown")
 }

@@ -14,7 +14,6 @@ type entry struct {
 	name string
 	data string
 	typ  byte
-	size int64 // header size when it should differ from len(data)
 }
 
 func stream(t testing.TB, entries ...entry) []byte {
