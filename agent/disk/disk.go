@@ -54,6 +54,9 @@ const (
 	sbStateOffset = 0x3A
 	stateValid    = 0x1
 	stateError    = 0x2
+
+	sbIncompatOffset = 0x60 // s_feature_incompat
+	incompatRecover  = 0x4  // the journal needs replaying: not unmounted cleanly
 )
 
 // ExtClean reports whether the ext filesystem in head was cleanly unmounted
@@ -66,7 +69,10 @@ func ExtClean(head []byte) bool {
 		return false
 	}
 	state := binary.LittleEndian.Uint16(head[superblockOffset+sbStateOffset:])
-	return state&stateValid != 0 && state&stateError == 0
+	// With a journal, ext4 keeps the valid bit set while mounted and marks
+	// the journal as needing recovery instead: a crash shows only there.
+	incompat := binary.LittleEndian.Uint32(head[superblockOffset+sbIncompatOffset:])
+	return state&stateValid != 0 && state&stateError == 0 && incompat&incompatRecover == 0
 }
 
 // HeadSize is how many bytes from the start of a disk Classify needs.

@@ -94,6 +94,14 @@ func TestExtLabelFromMkfs(t *testing.T) {
 	if ExtClean(head) {
 		t.Error("a filesystem left mounted is clean")
 	}
+	// ext4 with a journal keeps the valid bit while mounted; a crash
+	// leaves the journal marked for recovery (seen after kill -9 of QEMU
+	// in test/faults_e2e_test.go).
+	head[superblockOffset+sbStateOffset] = stateValid
+	head[superblockOffset+sbIncompatOffset] |= incompatRecover
+	if ExtClean(head) {
+		t.Error("a filesystem whose journal needs recovery is clean")
+	}
 	if ExtClean(make([]byte, HeadSize)) {
 		t.Error("a blank disk is clean")
 	}

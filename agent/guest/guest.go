@@ -95,11 +95,12 @@ func (a *agent) boot() {
 	if err := a.serveControl(a.ctx); err != nil {
 		a.log.Printf("%v", err)
 	}
-	dockerModules, restModules := a.loadModules()
-	defer restModules()
+	modules := a.loadBootModules()
+	defer modules.loadRest()
 	a.phase(PhaseModulesLoaded)
 
 	netUp := a.network(a.ctx)
+	dockerModules := modules.loadDocker(netUp)
 	go func() {
 		select {
 		case <-netUp:
@@ -150,7 +151,7 @@ func (a *agent) boot() {
 		return
 	}
 	a.phase(PhaseDockerdReady)
-	restModules()
+	modules.loadRest()
 	select {
 	case <-netUp:
 	case <-time.After(30 * time.Second):
@@ -161,49 +162,74 @@ func (a *agent) boot() {
 	a.log.Printf("ready")
 }
 
-// loadModules loads the modules the boot waits for (tierBoot) and returns.
-// dockerd's (tierDocker) go on loading in the background; the channel
-// closes once they are in. The rest (shares, …) load only when rest is
-// called, once dockerd is up, so as not to slow its start.
-func (a *agent) loadModules() (docker <-chan struct{}, rest func()) {
-	done := make(chan struct{})
+// moduleLoader loads ModulesFile's modules tier by tier.
+type moduleLoader struct {
+	a        *agent
+	dir      string
+	total    int
+	tiers    [3][]string
+	restOnce sync.Once
+}
+
+// loadBootModules loads the modules the boot waits for (tierBoot).
+func (a *agent) loadBootModules() *moduleLoader {
+	ml := &moduleLoader{a: a}
 	f, err := os.Open(ModulesFile)
 	if err != nil {
 		a.log.Printf("reading the module list: %v", err)
-		close(done)
-		return done, func() {}
+		return ml
 	}
 	list := parseModules(f)
 	f.Close()
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
-	dir := "/lib/modules/" + unix.ByteSliceToString(uts.Release[:])
-	slow := func(m string, d time.Duration) { a.log.Logf("module %s took %s", m, d.Round(time.Millisecond)) }
-	tiers := splitModules(list)
-	if err := loadModules(dir, tiers[tierBoot], 4, 0, slow); err != nil {
+	ml.dir = "/lib/modules/" + unix.ByteSliceToString(uts.Release[:])
+	ml.total = len(list)
+	ml.tiers = splitModules(list)
+	if err := loadModules(ml.dir, ml.tiers[tierBoot], 4, 0, ml.slow); err != nil {
 		// Perhaps a dependency is in a later tier: try again there.
 		a.log.Logf("boot modules: %v", err)
-		tiers[tierDocker] = append(tiers[tierDocker], tiers[tierBoot]...)
+		ml.tiers[tierDocker] = append(ml.tiers[tierDocker], ml.tiers[tierBoot]...)
 	}
-	a.log.Logf("loaded %d boot modules", len(tiers[tierBoot]))
+	a.log.Logf("loaded %d boot modules", len(ml.tiers[tierBoot]))
+	return ml
+}
+
+func (ml *moduleLoader) slow(m string, d time.Duration) {
+	ml.a.log.Logf("module %s took %s", m, d.Round(time.Millisecond))
+}
+
+// loadDocker loads dockerd's tier in the background once after is closed
+// or 3 s have passed: network modules take the RTNL lock while they
+// initialise, which held DHCP's interface lookup and address setup up by
+// seconds. The returned channel closes when they are in.
+func (ml *moduleLoader) loadDocker(after <-chan struct{}) <-chan struct{} {
+	done := make(chan struct{})
 	go func() {
-		if err := loadModules(dir, tiers[tierDocker], 2, 10, slow); err != nil {
-			a.log.Printf("%v", err)
+		defer close(done)
+		select {
+		case <-after:
+		case <-time.After(3 * time.Second):
 		}
-		a.log.Logf("loaded %d docker modules", len(tiers[tierDocker]))
-		close(done)
+		if err := loadModules(ml.dir, ml.tiers[tierDocker], 2, 0, ml.slow); err != nil {
+			ml.a.log.Printf("%v", err)
+		}
+		ml.a.log.Logf("loaded %d docker modules", len(ml.tiers[tierDocker]))
 	}()
-	var once sync.Once
-	return done, func() {
-		once.Do(func() {
-			go func() {
-				if err := loadModules(dir, tiers[tierRest], 1, 19, slow); err != nil {
-					a.log.Printf("%v", err)
-				}
-				a.log.Logf("loaded all %d modules from %s", len(list), ModulesFile)
-			}()
-		})
-	}
+	return done
+}
+
+// loadRest loads the last tier (shares, …) in the background, once, at the
+// lowest priority: it runs after dockerd is up so as not to slow it.
+func (ml *moduleLoader) loadRest() {
+	ml.restOnce.Do(func() {
+		go func() {
+			if err := loadModules(ml.dir, ml.tiers[tierRest], 1, 19, ml.slow); err != nil {
+				ml.a.log.Printf("%v", err)
+			}
+			ml.a.log.Logf("loaded all %d modules from %s", ml.total, ModulesFile)
+		}()
+	})
 }
 
 // prefetchFiles are read into the page cache at boot, in the background:
