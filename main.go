@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 
@@ -46,8 +47,12 @@ func run(args []string) int {
 	if err == nil {
 		return 0
 	}
+	// Only tender's own cli.Exit errors carry an exit code to pass on; a
+	// wrapped *exec.ExitError also looks like an ExitCoder but must be
+	// printed whole.
 	var exit cli.ExitCoder
-	if errors.As(err, &exit) {
+	var program *exec.ExitError
+	if errors.As(err, &exit) && !errors.As(err, &program) {
 		if msg := exit.Error(); msg != "" {
 			fmt.Fprintf(os.Stderr, "tender: %s\n", msg)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -135,6 +136,12 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	// config.yaml do not move an existing machine under its user's feet.
 	layer := config.Merge(srcs[0], srcs[1])
 	layer.ISO = &image.Path
+	if settings.Driver == "auto" && slices.Contains(config.Drivers, drv.Name()) {
+		// Keep the driver auto chose, so installing the other hypervisor
+		// later does not move the machine.
+		name := drv.Name()
+		layer.Driver = &name
+	}
 	data, err := config.Marshal(layer)
 	if err != nil {
 		return nil, err

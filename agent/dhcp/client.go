@@ -2,10 +2,9 @@ package dhcp
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"time"
 
@@ -24,15 +23,18 @@ func Acquire(ctx context.Context, ifname, hostname string, logf func(format stri
 	if err != nil {
 		return Lease{}, fmt.Errorf("dhcp on %s: %w", ifname, err)
 	}
+	began := time.Now()
 	conn, err := openPacket(ifc, logf)
 	if err != nil {
 		return Lease{}, fmt.Errorf("dhcp on %s: %w", ifname, err)
 	}
+	logf("dhcp %s: socket ready in %s", ifname, time.Since(began).Round(time.Millisecond))
 	defer conn.close()
 
-	var x [4]byte
-	_, _ = rand.Read(x[:])
-	xid := binary.BigEndian.Uint32(x[:])
+	// Not crypto/rand: getrandom(2) blocks until the kernel's CRNG is
+	// seeded, which under TCG is over a second into the boot. A transaction
+	// id needs no secrecy.
+	xid := rand.Uint32()
 	hw := ifc.HardwareAddr
 
 	offer, err := conn.exchange(ctx, NewDiscover(xid, hw, hostname), func(m *Message) bool {
@@ -63,7 +65,11 @@ type packetConn struct {
 
 func openPacket(ifc *net.Interface, logf func(string, ...any)) (*packetConn, error) {
 	proto := htons(unix.ETH_P_IP)
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(proto))
+	// Protocol 0 here and the real one at bind: a socket opened with a
+	// protocol is hooked on every interface at once, and bind must then
+	// unhook it and wait for an RCU grace period (synchronize_net), which
+	// took over a second under TCG.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening packet socket: %w", err)
 	}

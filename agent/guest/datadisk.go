@@ -2,8 +2,10 @@ package guest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -69,7 +71,7 @@ func (a *agent) mountDataDisk(ctx context.Context) (userdata.Userdata, error) {
 			return userdata.Userdata{}, fmt.Errorf("reading the userdata on %s (not formatting it): %w", dev, err)
 		}
 		a.log.Printf("formatting %s as ext4 %q (first boot)", dev, userdata.Label)
-		if _, err := a.procs.run(ctx, "mkfs.ext4", mkfsArgs(dev)...); err != nil {
+		if _, err := a.procs.run(ctx, "mkfs.ext4", mkfsArgs(dev, randomUUID(), randomUUID())...); err != nil {
 			return userdata.Userdata{}, fmt.Errorf("formatting %s: %w", dev, err)
 		}
 	}
@@ -105,10 +107,23 @@ func (a *agent) mountDataDisk(ctx context.Context) (userdata.Userdata, error) {
 }
 
 // mkfsArgs formats the whole disk quickly: lazy inode tables and journal,
-// so the first boot does not write the whole disk under emulation.
-func mkfsArgs(dev string) []string {
-	return []string{"-F", "-q", "-L", userdata.Label, "-m", "1",
-		"-E", "lazy_itable_init=1,lazy_journal_init=1", dev}
+// so the first boot does not write the whole disk under emulation, and the
+// filesystem UUID and directory hash seed given, because mke2fs otherwise
+// waits for the kernel's entropy pool, not yet seeded this early under TCG.
+func mkfsArgs(dev, uuid, hashSeed string) []string {
+	return []string{"-F", "-q", "-L", userdata.Label, "-m", "1", "-U", uuid,
+		"-E", "lazy_itable_init=1,lazy_journal_init=1,hash_seed=" + hashSeed, dev}
+}
+
+// randomUUID is a version 4 UUID from a non-blocking source: a filesystem
+// UUID and hash seed need to be unique, not secret.
+func randomUUID() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // findDataDisk looks at every candidate disk once, as it appears, until one

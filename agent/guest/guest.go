@@ -211,7 +211,7 @@ func (ml *moduleLoader) loadDocker(after <-chan struct{}) <-chan struct{} {
 		case <-after:
 		case <-time.After(3 * time.Second):
 		}
-		if err := loadModules(ml.dir, ml.tiers[tierDocker], 2, 0, ml.slow); err != nil {
+		if err := loadModules(ml.dir, ml.tiers[tierDocker], 4, 0, ml.slow); err != nil {
 			ml.a.log.Printf("%v", err)
 		}
 		ml.a.log.Logf("loaded %d docker modules", len(ml.tiers[tierDocker]))

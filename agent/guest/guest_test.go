@@ -251,3 +251,15 @@ func TestMinFree(t *testing.T) {
 		}
 	}
 }
+
+func TestMkfsArgs(t *testing.T) {
+	want := []string{"-F", "-q", "-L", "tender-data", "-m", "1", "-U", "u-1",
+		"-E", "lazy_itable_init=1,lazy_journal_init=1,hash_seed=h-2", "/dev/vda"}
+	if got := mkfsArgs("/dev/vda", "u-1", "h-2"); !reflect.DeepEqual(got, want) {
+		t.Errorf("mkfsArgs = %q", got)
+	}
+	u := randomUUID()
+	if len(u) != 36 || u[14] != '4' || !strings.ContainsAny(u[19:20], "89ab") || u == randomUUID() {
+		t.Errorf("randomUUID = %q", u)
+	}
+}
