@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/machine"
 )
 
 func regenerateCertsCommand(env *Env) *cli.Command {
@@ -16,11 +18,7 @@ guest over SSH and restarts dockerd. With --client, the client certificates in
 DOCKER_CERT_PATH are replaced too.`,
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "client", Usage: "also replace the client certificates"}},
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				if err := st.RegenerateCerts(c.Context, name, c.Bool("client")); err != nil {
 					return err
 				}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tenderdev/tender/machine"
+
 	"github.com/tenderdev/tender/config"
 )
 
@@ -29,11 +31,7 @@ DockerPort, Shares, DNS, Arch, Accel, VBoxManage, BootTimeout and Origins:
 			if err != nil {
 				return err
 			}
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				s, err := st.Settings(name)
 				if err != nil {
 					return err

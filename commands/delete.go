@@ -20,11 +20,7 @@ func deleteCommand(env *Env) *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"}},
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				// Only a missing machine stops delete here: a damaged
 				// machine.yaml is what delete is for.
 				if _, err := st.Load(name, emptyLayer()); errors.Is(err, machine.ErrNotExist) {

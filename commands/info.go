@@ -51,11 +51,7 @@ ISO, ISOVersion, CPUs, MemoryMiB, DiskMiB, Paths, Runtime, Versions and Advice:
 			if err != nil {
 				return err
 			}
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				m, err := st.Load(name, emptyLayer())
 				if err != nil {
 					return err

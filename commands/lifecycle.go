@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/machine"
 )
 
 func downCommand(env *Env) *cli.Command {
@@ -13,11 +15,7 @@ func downCommand(env *Env) *cli.Command {
 		Usage:     "shut the machine down cleanly (ACPI power button, up to 30 s)",
 		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				return st.Down(c.Context, name)
 			})
 		},
@@ -30,11 +28,7 @@ func poweroffCommand(env *Env) *cli.Command {
 		Usage:     "stop the machine at once, like pulling the plug (unsynced data may be lost)",
 		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				return st.Poweroff(c.Context, name)
 			})
 		},
@@ -47,11 +41,7 @@ func resetCommand(env *Env) *cli.Command {
 		Usage:     "hard-reboot the machine",
 		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				return st.Reset(c.Context, name)
 			})
 		},
@@ -64,11 +54,7 @@ func restartCommand(env *Env) *cli.Command {
 		Usage:     "down, then up",
 		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				if err := st.Down(c.Context, name); err != nil {
 					return err
 				}
@@ -91,21 +77,23 @@ func saveCommand(env *Env) *cli.Command {
 		Usage:     "suspend the machine to disk, where the driver supports it",
 		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				return st.Save(c.Context, name)
 			})
 		},
 	}
 }
 
-func withMachine(env *Env, c *cli.Context, f func(name string) error) error {
+// withMachine runs f with the store and the machine name the command line
+// gives.
+func withMachine(env *Env, c *cli.Context, f func(st *machine.Store, name string) error) error {
 	name, err := machineName(c)
 	if err != nil {
 		return err
 	}
-	return f(name)
+	st, err := env.store(c)
+	if err != nil {
+		return err
+	}
+	return f(st, name)
 }

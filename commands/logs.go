@@ -24,11 +24,7 @@ the agent's own log from the running guest (/var/lib/tender/log/agent.log).`,
 			&cli.BoolFlag{Name: "agent", Usage: "print the guest agent's log over SSH"},
 		},
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				m, err := st.Load(name, emptyLayer())
 				if err != nil {
 					return err

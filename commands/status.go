@@ -5,6 +5,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tenderdev/tender/machine"
+
 	"github.com/tenderdev/tender/vm"
 )
 
@@ -33,11 +35,7 @@ Name, State and DockerHost (set when running):
 			if err != nil {
 				return err
 			}
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				state, m, err := st.State(c.Context, name)
 				if err != nil {
 					return err
@@ -67,11 +65,7 @@ func ipCommand(env *Env) *cli.Command {
 		Description: `Ports published by containers (docker run -p) are forwarded to the host's
 loopback, so this prints 127.0.0.1 for a running machine.`,
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				if _, err := runningMachine(c, st, name); err != nil {
 					return err
 				}

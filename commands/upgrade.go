@@ -24,11 +24,7 @@ after; a stopped one boots the new image at its next ` + "`tender up`" + `.
    tender upgrade --iso out/tender.iso dev`,
 		Flags: []cli.Flag{&cli.StringFlag{Name: "iso", Usage: "use this image instead of downloading the latest"}},
 		Action: func(c *cli.Context) error {
-			return withMachine(env, c, func(name string) error {
-				st, err := env.store(c)
-				if err != nil {
-					return err
-				}
+			return withMachine(env, c, func(st *machine.Store, name string) error {
 				res, err := st.Upgrade(c.Context, name, c.String("iso"))
 				if err != nil {
 					return err

@@ -16,6 +16,20 @@ import (
 // DownTimeout is how long Down waits for the guest to power off.
 const DownTimeout = 30 * time.Second
 
+// loadLocked takes the machine's lock and loads it; the caller unlocks.
+func (s *Store) loadLocked(ctx context.Context, name string) (*Machine, func(), error) {
+	unlock, err := s.lockExisting(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return m, unlock, nil
+}
+
 // Down presses the ACPI power button and waits for the guest to power off.
 func (s *Store) Down(ctx context.Context, name string) error {
 	unlock, err := s.lockExisting(ctx, name)
@@ -59,30 +73,22 @@ func (s *Store) Down(ctx context.Context, name string) error {
 
 // Poweroff stops the VM at once.
 func (s *Store) Poweroff(ctx context.Context, name string) error {
-	unlock, err := s.lockExisting(ctx, name)
+	m, unlock, err := s.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	m, err := s.Load(name, config.Layer{})
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(s.Progress, "warning: powering off %q without a shutdown; data the guest has not synced may be lost\n", name)
 	return m.Driver.Stop(ctx, m.Spec(), true)
 }
 
 // Reset hard-reboots the VM.
 func (s *Store) Reset(ctx context.Context, name string) error {
-	unlock, err := s.lockExisting(ctx, name)
+	m, unlock, err := s.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	m, err := s.Load(name, config.Layer{})
-	if err != nil {
-		return err
-	}
 	r, ok := m.Driver.(vm.Resetter)
 	if !ok {
 		return fmt.Errorf("reset is not supported by the %s driver: %w", m.Driver.Name(), vm.ErrNotSupported)
@@ -92,15 +98,11 @@ func (s *Store) Reset(ctx context.Context, name string) error {
 
 // Save suspends the VM where the driver can.
 func (s *Store) Save(ctx context.Context, name string) error {
-	unlock, err := s.lockExisting(ctx, name)
+	m, unlock, err := s.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	m, err := s.Load(name, config.Layer{})
-	if err != nil {
-		return err
-	}
 	sv, ok := m.Driver.(vm.Saver)
 	if !ok {
 		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.Driver.Name(), nameArg(name), vm.ErrNotSupported)
