@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tenderdev/tender/agent/shares"
 )
 
 // Phase names printed as "tender-agent: phase NAME SECONDS"; the benchmark
@@ -131,6 +133,11 @@ func (a *agent) boot() {
 	if err := a.installIdentity(u); err != nil {
 		a.log.Printf("%v", err)
 	}
+	go func() { // host folders; not waited for (see package shares)
+		if err := shares.Mount(a.ctx, u.Shares, a.log.Logf); err != nil {
+			a.log.Printf("%v", err)
+		}
+	}()
 
 	a.mu.Lock()
 	a.sshd = a.newSSHD()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/dhcp"
+	"github.com/tenderdev/tender/agent/dnsconf"
 	"github.com/vishvananda/netlink"
 )
 
@@ -137,7 +138,7 @@ func (a *agent) applyLease(link netlink.Link, l dhcp.Lease) error {
 			return fmt.Errorf("setting default route via %s: %w", l.Router, err)
 		}
 	}
-	if len(l.DNS) > 0 {
+	if len(l.DNS) > 0 && !dnsconf.Overridden() { // the `dns` setting wins
 		resolvMu.Lock()
 		defer resolvMu.Unlock()
 		_ = os.Remove("/etc/resolv.conf") // it may be a symlink into /run

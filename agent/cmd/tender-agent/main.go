@@ -32,7 +32,10 @@ func run(args []string) int {
 	case os.Getpid() == 1:
 		err = guest.Run(version)
 	default:
-		err = guest.Client(version, args[1:], os.Stdout)
+		var ok bool
+		if ok, err = hostCall(args[1:], os.Stdout); !ok {
+			err = guest.Client(version, args[1:], os.Stdout)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tender-agent: %v\n", err)
