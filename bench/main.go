@@ -153,7 +153,7 @@ func run() error {
 // bootFloor runs scripts/bench-floor.sh with the QEMU flags tender uses.
 func bootFloor(iso string) (float64, error) {
 	smp := "2"
-	accel := "tcg,thread=multi"
+	accel := "tcg,thread=single"
 	if _, err := os.Stat("/dev/kvm"); err == nil {
 		accel = "kvm"
 	}

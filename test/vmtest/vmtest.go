@@ -252,7 +252,7 @@ func Start(t testing.TB, opts Options) *VM {
 // user networking with the forwards on 127.0.0.1, serial to a file and a QMP
 // socket for the power button.
 func Cmdline(opts Options, sshPort, dockerPort int, forwards map[int]int, serialLog, qmp string, kvm bool) []string {
-	accel := "tcg"
+	accel := "tcg,thread=single" // as tender runs it; see vm/qemu.Cmdline
 	if kvm {
 		accel = "kvm"
 	}

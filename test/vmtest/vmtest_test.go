@@ -9,7 +9,7 @@ func TestCmdline(t *testing.T) {
 	got := Cmdline(Options{ISO: "/o/tender.iso", Disk: "/d/disk.raw", MemoryMiB: 1024, CPUs: 2},
 		2222, 2376, map[int]int{9000: 19000, 8080: 18080}, "/d/serial.log", "/d/qmp.sock", false)
 	want := []string{
-		"-accel", "tcg", "-m", "1024", "-smp", "2",
+		"-accel", "tcg,thread=single", "-m", "1024", "-smp", "2",
 		"-nodefaults", "-no-user-config", "-display", "none",
 		"-cdrom", "/o/tender.iso", "-boot", "d",
 		"-drive", "file=/d/disk.raw,format=raw,if=virtio",
