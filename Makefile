@@ -24,8 +24,14 @@ build:
 docs:
 	$(GO) run ./scripts/gendocs -o docs/commands.md
 
+# ARCH=arm64 builds out/tender-arm64.iso (scripts/build-iso-arm64.sh).
+ARCH ?= amd64
 iso: deps
+ifeq ($(ARCH),arm64)
+	./scripts/build-iso-arm64.sh
+else
 	./scripts/build-iso.sh
+endif
 
 lint: deps
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" >&2; exit 1)

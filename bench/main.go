@@ -62,6 +62,17 @@ func run() error {
 	}
 	defer os.RemoveAll(tmp)
 	home = filepath.Join(tmp, "home")
+	// One shared folder, for the share figures.
+	shareDir := filepath.Join(tmp, "share")
+	if err := os.MkdirAll(shareDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte("shares: ["+strconv.Quote(shareDir)+"]\n"), 0o600); err != nil {
+		return err
+	}
 	defer tender("poweroff") //nolint:errcheck // best effort on the way out
 
 	res := Results{}
@@ -146,6 +157,14 @@ func run() error {
 		return err
 	}
 	res["upload_mb_s"] = round(mbps, 1)
+
+	step("share vs guest disk: 256 MB read, find+stat over 10,000 files")
+	readRatio, metaRatio, err := shareRatios(shareDir)
+	if err != nil {
+		return err
+	}
+	res["share_read_ratio"] = round(readRatio, 2)
+	res["share_meta_ratio"] = round(metaRatio, 2)
 
 	return report(res)
 }
@@ -443,4 +462,65 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// shareBenchScript times, in the guest, a cold read of a 256 MB file and a
+// cold find+stat over 10,000 small files, on the guest's own disk and
+// through the share; it prints the four times in milliseconds.
+const shareBenchScript = `set -e
+S=%s; L=/home/docker/sharebench
+mkdir -p $L/small
+[ -f $L/big ] || dd if=/dev/urandom of=$L/big bs=1M count=256 2>/dev/null
+if [ ! -f $L/small/d099/f09999 ]; then
+  i=0; while [ $i -lt 100 ]; do d=$(printf d%%03d $i); mkdir -p $L/small/$d
+    j=0; while [ $j -lt 100 ]; do echo xxxxxxxxxxxxxxxx > $L/small/$d/$(printf f%%05d $((i*100+j))); j=$((j+1)); done; i=$((i+1)); done
+fi
+ms() { read s _ </proc/uptime; "$@" >/dev/null; read e _ </proc/uptime; awk -v a=$s -v b=$e 'BEGIN{printf "%%d ", (b-a)*1000}'; }
+drop() { sync; echo 3 | sudo tee /proc/sys/vm/drop_caches >/dev/null; }
+drop; ms dd if=$L/big of=/dev/null bs=1M
+drop; ms dd if=$S/big of=/dev/null bs=1M
+drop; ms sh -c "find $L/small -type f | xargs stat -c %%s"
+drop; ms sh -c "find $S/small -type f | xargs stat -c %%s"
+`
+
+// shareRatios fills dir (shared with the guest) with the test files and
+// returns guest-disk time / share time for the read and the metadata walk:
+// 1 is as fast as the guest's own disk.
+func shareRatios(dir string) (read, meta float64, err error) {
+	big := make([]byte, 1<<20)
+	f, err := os.Create(filepath.Join(dir, "big"))
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := 0; i < 256; i++ {
+		for j := range big {
+			big[j] = byte(i*31 + j)
+		}
+		if _, err := f.Write(big); err != nil {
+			f.Close()
+			return 0, 0, err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return 0, 0, err
+	}
+	for i := 0; i < 10000; i++ {
+		d := filepath.Join(dir, "small", fmt.Sprintf("d%03d", i/100))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return 0, 0, err
+		}
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%05d", i)), []byte("xxxxxxxxxxxxxxxx\n"), 0o644); err != nil {
+			return 0, 0, err
+		}
+	}
+	out, err := tender("ssh", "--", fmt.Sprintf(shareBenchScript, dir))
+	if err != nil {
+		return 0, 0, err
+	}
+	var diskRead, shareRead, diskMeta, shareMeta float64
+	if _, err := fmt.Sscan(out, &diskRead, &shareRead, &diskMeta, &shareMeta); err != nil {
+		return 0, 0, fmt.Errorf("share bench printed %q: %w", out, err)
+	}
+	fmt.Fprintf(os.Stderr, "  read: disk %.0f ms, share %.0f ms; find+stat: disk %.0f ms, share %.0f ms\n", diskRead, shareRead, diskMeta, shareMeta)
+	return diskRead / max(shareRead, 1), diskMeta / max(shareMeta, 1), nil
 }

@@ -16,6 +16,7 @@ var flagKeys = []struct{ flag, key string }{
 	{"disksize", config.KeyDiskSize},
 	{"iso", config.KeyISO},
 	{"iso-url", config.KeyISOURL},
+	{"arch", config.KeyArch},
 	{"sshport", config.KeySSHPort},
 	{"dockerport", config.KeyDockerPort},
 	{"vbm", config.KeyVBoxManage},

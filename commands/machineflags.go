@@ -12,6 +12,7 @@ func machineFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cpus", Aliases: []string{"c"}, Usage: "number of virtual CPUs"},
 		&cli.StringFlag{Name: "disksize", Aliases: []string{"s"}, Usage: "data disk size: MiB (20000) or a size (20GiB); init only"},
 		&cli.StringFlag{Name: "iso", Usage: "path of the boot image"},
+		&cli.StringFlag{Name: "arch", Usage: "guest architecture: amd64 or arm64 (default: the host's; another is emulated, slowly)"},
 		&cli.StringFlag{Name: "iso-url", Usage: "where tender download gets the image (an http, https or file URL)", Value: ""},
 		&cli.StringFlag{Name: "sshport", Usage: "host port on 127.0.0.1 for the guest's SSH (default: a free port, kept)"},
 		&cli.StringFlag{Name: "dockerport", Usage: "host port on 127.0.0.1 for the Docker API (default: a free port, kept)"},

@@ -47,7 +47,7 @@ variables; --activate makes it docker's current context.
 			}
 			if c.Bool("verbose") {
 				for _, p := range res.Phases {
-					fmt.Fprintf(env.Stderr, "  %-16s %6.2fs\n", p.Name, p.After.Seconds())
+					fmt.Fprintf(env.Stderr, "  %-22s %6.2fs\n", p.Name, p.After.Seconds())
 				}
 			}
 			env.updateDockerContext(res.Machine, c.Bool("activate"))

@@ -65,18 +65,21 @@ func upper(s string) string {
 
 // Limits of the values; Validate enforces them.
 const (
-	MaxCPUs          = 64
-	MinMemoryMiB     = 512
-	MaxMemoryMiB     = 64 * 1024
-	MinDiskSizeMiB   = 1024
-	MaxDiskSizeMiB   = 2 * 1024 * 1024
-	MinBootTimeout   = time.Second
-	MaxBootTimeout   = 24 * time.Hour
-	DefaultISOURL    = "https://github.com/tenderdev/tender/releases/latest/download/tender.iso"
-	defaultCPUs      = 2
-	defaultMemoryMiB = 2048
-	defaultDiskMiB   = 20 * 1024
-	defaultTimeout   = 5 * time.Minute
+	MaxCPUs        = 64
+	MinMemoryMiB   = 512
+	MaxMemoryMiB   = 64 * 1024
+	MinDiskSizeMiB = 1024
+	MaxDiskSizeMiB = 2 * 1024 * 1024
+	MinBootTimeout = time.Second
+	MaxBootTimeout = 24 * time.Hour
+	DefaultISOURL  = "https://github.com/tenderdev/tender/releases/latest/download/tender.iso"
+	// DefaultISOURLArm64 is the default for arm64 machines (Apple Silicon):
+	// the arm64 image, which the darwin/arm64 and linux/arm64 builds prefer.
+	DefaultISOURLArm64 = "https://github.com/tenderdev/tender/releases/latest/download/tender-arm64.iso"
+	defaultCPUs        = 2
+	defaultMemoryMiB   = 2048
+	defaultDiskMiB     = 20 * 1024
+	defaultTimeout     = 5 * time.Minute
 )
 
 // The accepted values of the enumerated keys.

@@ -11,7 +11,7 @@ import (
 
 // hostDependent are the keys whose default depends on the host, so
 // default.yaml describes them in comments instead of setting them.
-var hostDependent = map[string]bool{KeyShares: true, KeyArch: true}
+var hostDependent = map[string]bool{KeyShares: true, KeyArch: true, KeyISOURL: true}
 
 func TestDefaultYAML(t *testing.T) {
 	l, err := ParseYAML("default.yaml", DefaultYAML)

@@ -170,6 +170,9 @@ func FillDefaults(l Layer, h Host) Settings {
 	case "aarch64":
 		s.Arch = "arm64"
 	}
+	if l.ISOURL == nil && s.Arch == "arm64" {
+		s.ISOURL = DefaultISOURLArm64
+	}
 
 	for _, key := range keys {
 		m, ok := l.marks[key]

@@ -354,3 +354,26 @@ func TestFillDefaultsOrigins(t *testing.T) {
 		t.Errorf("origins = %v", s.Origins)
 	}
 }
+
+func TestISOURLFollowsArch(t *testing.T) {
+	amd := Host{OS: "linux", Arch: "amd64", Home: "/home/u"}
+	arm := Host{OS: "darwin", Arch: "arm64", Home: "/Users/u"}
+	mirror := "https://example.com/tender.iso"
+	for _, tt := range []struct {
+		name string
+		l    Layer
+		h    Host
+		want string
+	}{
+		{"amd64 host", Layer{}, amd, DefaultISOURL},
+		{"apple silicon prefers the arm64 image", Layer{}, arm, DefaultISOURLArm64},
+		{"--arch arm64 on amd64", Layer{Arch: ptr("arm64")}, amd, DefaultISOURLArm64},
+		{"aarch64 spelling", Layer{Arch: ptr("aarch64")}, amd, DefaultISOURLArm64},
+		{"--arch amd64 on apple silicon", Layer{Arch: ptr("amd64")}, arm, DefaultISOURL},
+		{"a set iso_url wins", Layer{Arch: ptr("arm64"), ISOURL: &mirror}, arm, mirror},
+	} {
+		if got := FillDefaults(tt.l, tt.h).ISOURL; got != tt.want {
+			t.Errorf("%s: iso_url = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -33,8 +33,9 @@ const (
 	lockSuffix = ".lock"
 )
 
-// Download fetches the image at url into cacheDir/tender.iso and returns
-// its path. It first reads url+".sha256" (sha256sum format): a cached image
+// Download fetches the image at url into cacheDir/tender.iso (or
+// tender-arm64.iso when that is the URL's file name: see cacheName) and
+// returns its path. It first reads url+".sha256" (sha256sum format): a cached image
 // with that sum is kept as it is; otherwise the image is downloaded to
 // tender.iso.part, resuming an earlier interrupted download with a Range
 // request, checked against the sum and only then renamed into place.
@@ -53,6 +54,7 @@ func Download(ctx context.Context, url, cacheDir string, progress io.Writer, isT
 // progress line is printed and how long a silent server is waited for.
 type downloader struct {
 	client *http.Client
+	name   string // the image's file name in the cache (see cacheName)
 	out    io.Writer
 	tty    bool
 	every  time.Duration
@@ -81,7 +83,8 @@ func (d *downloader) download(ctx context.Context, rawURL, cacheDir string) (str
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", fmt.Errorf("creating the cache directory: %w", err)
 	}
-	dest := filepath.Join(cacheDir, FileName)
+	d.name = cacheName(u)
+	dest := filepath.Join(cacheDir, d.name)
 	unlock, err := d.lock(ctx, dest+lockSuffix)
 	if err != nil {
 		return "", err
@@ -190,7 +193,7 @@ func (d *downloader) fetchSum(ctx context.Context, sumURL string) (string, error
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("fetching the checksum %s: %s (tender uses only images whose sha256 is published beside them; check `iso_url`)", sumURL, resp.Status)
 	}
-	sum, err := parseSum(io.LimitReader(resp.Body, 64<<10), FileName, path.Base(strings.TrimSuffix(sumURL, SumSuffix)))
+	sum, err := parseSum(io.LimitReader(resp.Body, 64<<10), d.name, path.Base(strings.TrimSuffix(sumURL, SumSuffix)))
 	if err != nil {
 		return "", fmt.Errorf("reading the checksum %s: %w", sumURL, err)
 	}
@@ -409,7 +412,8 @@ func hashFile(h hash.Hash, p string) error {
 }
 
 func writeSumFile(p, sum string) error {
-	if err := os.WriteFile(p, []byte(sum+"  "+FileName+"\n"), 0o644); err != nil {
+	name := strings.TrimSuffix(filepath.Base(p), SumSuffix)
+	if err := os.WriteFile(p, []byte(sum+"  "+name+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	return nil
@@ -436,7 +440,7 @@ func (d *downloader) meter(offset, total int64) meter {
 		}
 		bar := progressbar.NewOptions64(max,
 			progressbar.OptionSetWriter(d.out),
-			progressbar.OptionSetDescription(FileName),
+			progressbar.OptionSetDescription(d.name),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionUseIECUnits(true),
 			progressbar.OptionSetWidth(30),
@@ -450,7 +454,7 @@ func (d *downloader) meter(offset, total int64) meter {
 		}
 		return &barMeter{bar}
 	}
-	l := &lineMeter{w: d.out, every: d.every, done: offset, total: total, start: time.Now(), last: time.Now(), startAt: offset}
+	l := &lineMeter{name: d.name, w: d.out, every: d.every, done: offset, total: total, start: time.Now(), last: time.Now(), startAt: offset}
 	if total > 0 {
 		l.decile = offset * 10 / total
 	}
@@ -465,6 +469,7 @@ func (b *barMeter) finish()                     { _ = b.bar.Finish() }
 // lineMeter prints a plain line at each 10 % and at least every few seconds,
 // for logs and pipes where a redrawn bar would be noise.
 type lineMeter struct {
+	name        string
 	w           io.Writer
 	every       time.Duration
 	done, total int64
@@ -496,10 +501,10 @@ func (l *lineMeter) print(now time.Time) {
 		rate = fmt.Sprintf(", %s/s", sizeOf(int64(float64(l.done-l.startAt)/secs)))
 	}
 	if l.total > 0 {
-		fmt.Fprintf(l.w, "downloading %s: %d%% (%s of %s%s)\n", FileName, l.done*100/l.total, sizeOf(l.done), sizeOf(l.total), rate)
+		fmt.Fprintf(l.w, "downloading %s: %d%% (%s of %s%s)\n", l.name, l.done*100/l.total, sizeOf(l.done), sizeOf(l.total), rate)
 		return
 	}
-	fmt.Fprintf(l.w, "downloading %s: %s%s\n", FileName, sizeOf(l.done), rate)
+	fmt.Fprintf(l.w, "downloading %s: %s%s\n", l.name, sizeOf(l.done), rate)
 }
 
 func (l *lineMeter) finish() {
@@ -530,4 +535,14 @@ func ofTotal(total int64) string {
 		return ""
 	}
 	return " of " + sizeOf(total)
+}
+
+// cacheName is the cache file an image URL is stored as: the arm64 image's
+// name when the URL ends in it, the amd64 FileName for any other URL (a
+// mirror may name its files as it likes).
+func cacheName(u *url.URL) string {
+	if base := path.Base(u.Path); base == FileNameFor("arm64") {
+		return base
+	}
+	return FileName
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -470,6 +471,20 @@ func TestParseContentRange(t *testing.T) {
 		start, size, ok := parseContentRange(c.in)
 		if start != c.start || size != c.size || ok != c.ok {
 			t.Errorf("parseContentRange(%q) = %d, %d, %v", c.in, start, size, ok)
+		}
+	}
+}
+
+func TestCacheName(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://github.com/tenderdev/tender/releases/latest/download/tender.iso":       "tender.iso",
+		"https://github.com/tenderdev/tender/releases/latest/download/tender-arm64.iso": "tender-arm64.iso",
+		"file:///srv/mirror/tender-arm64.iso":                                           "tender-arm64.iso",
+		"https://mirror.example.com/images/latest":                                      "tender.iso",
+	} {
+		u, _ := url.Parse(raw)
+		if got := cacheName(u); got != want {
+			t.Errorf("cacheName(%s) = %q, want %q", raw, got, want)
 		}
 	}
 }

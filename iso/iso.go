@@ -12,8 +12,22 @@ import (
 	"strings"
 )
 
-// FileName is the amd64 image's name in the cache and in releases.
+// FileName is the amd64 image's name in the cache and in releases; other
+// architectures' images are named by FileNameFor.
 const FileName = "tender.iso"
+
+// FileNameFor is the image's name for a guest architecture: tender.iso for
+// amd64 (and "", the default), tender-ARCH.iso for the others
+// (tender-arm64.iso).
+func FileNameFor(arch string) string {
+	switch arch {
+	case "", "amd64", "x86_64":
+		return FileName
+	case "aarch64":
+		arch = "arm64"
+	}
+	return "tender-" + arch + ".iso"
+}
 
 // The ISO 9660 primary volume descriptor sits at sector 16 (2048-byte sectors).
 const (
@@ -76,12 +90,13 @@ func readVolumeID(r io.ReaderAt) (string, error) {
 }
 
 // Find returns the image to use: the explicit path when given, else the
-// cached one. The error says how to get an image.
-func Find(explicit, cacheDir string) (Image, error) {
+// cached one for the guest arch (see FileNameFor). The error says how to get
+// an image.
+func Find(explicit, cacheDir, arch string) (Image, error) {
 	if explicit != "" {
 		return Open(explicit)
 	}
-	cached := filepath.Join(cacheDir, FileName)
+	cached := filepath.Join(cacheDir, FileNameFor(arch))
 	if _, err := os.Stat(cached); err == nil {
 		return Open(cached)
 	}

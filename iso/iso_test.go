@@ -55,13 +55,35 @@ func TestOpenRejects(t *testing.T) {
 
 func TestFindUsesCacheOrSaysHow(t *testing.T) {
 	cache := t.TempDir()
-	if _, err := Find("", cache); err == nil || !strings.Contains(err.Error(), "no tender ISO found: pass --iso PATH") {
+	if _, err := Find("", cache, "amd64"); err == nil || !strings.Contains(err.Error(), "no tender ISO found: pass --iso PATH") {
 		t.Fatalf("Find with an empty cache: %v", err)
 	}
 	data, _ := os.ReadFile(fakeISO(t, "tender-v0.1.0"))
 	os.WriteFile(filepath.Join(cache, FileName), data, 0o644)
-	im, err := Find("", cache)
+	im, err := Find("", cache, "amd64")
 	if err != nil || im.Version() != "0.1.0" {
 		t.Fatalf("Find = %+v, %v", im, err)
+	}
+}
+
+func TestFileNameFor(t *testing.T) {
+	for arch, want := range map[string]string{"": "tender.iso", "amd64": "tender.iso", "x86_64": "tender.iso", "arm64": "tender-arm64.iso", "aarch64": "tender-arm64.iso"} {
+		if got := FileNameFor(arch); got != want {
+			t.Errorf("FileNameFor(%q) = %q, want %q", arch, got, want)
+		}
+	}
+}
+
+func TestFindPicksTheArchImage(t *testing.T) {
+	cache := t.TempDir()
+	data, _ := os.ReadFile(fakeISO(t, "tender-v0.1.0"))
+	os.WriteFile(filepath.Join(cache, FileName), data, 0o644)
+	if _, err := Find("", cache, "arm64"); err == nil || !strings.Contains(err.Error(), "tender-arm64.iso") {
+		t.Fatalf("Find(arm64) with only the amd64 image: %v", err)
+	}
+	os.WriteFile(filepath.Join(cache, "tender-arm64.iso"), data, 0o644)
+	im, err := Find("", cache, "arm64")
+	if err != nil || filepath.Base(im.Path) != "tender-arm64.iso" {
+		t.Fatalf("Find(arm64) = %+v, %v", im, err)
 	}
 }

@@ -27,4 +27,6 @@ const (
 	DiskFile         = "disk.raw"
 	SerialLog        = "serial.log"
 	HostAgentLog     = "hostagent.log"
+	HostAgentPID     = "hostagent.pid"
+	PortsFile        = "ports.json" // the host agent's forwards, for `tender ports`
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -46,7 +47,7 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	if err != nil {
 		return nil, err
 	}
-	image, err := iso.Find(settings.ISO, filepath.Join(s.Home, CacheDir))
+	image, err := iso.Find(settings.ISO, filepath.Join(s.Home, CacheDir), settings.Arch)
 	if err != nil && settings.ISO == "" {
 		image, err = s.downloadImage(ctx, settings.ISOURL, err)
 	}
@@ -54,6 +55,9 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		return nil, err
 	}
 	settings.ISO = image.Path
+	if msg := vm.ForeignArchWarning(settings.Arch, runtime.GOARCH); msg != "" {
+		fmt.Fprintln(s.Progress, msg)
+	}
 	drv, err := s.Drivers(settings)
 	if err != nil {
 		return nil, err
@@ -112,7 +116,7 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
 	fmt.Fprintf(s.Progress, "creating machine %q: %d MiB data disk…\n", name, settings.DiskSizeMiB)
-	ud, err := readUserdata(tmp, name, settings)
+	ud, err := readUserdata(tmp, name, settings, shareType(drv))
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +269,7 @@ func writeCredentials(dir, name string, ca *provision.CA) error {
 }
 
 // readUserdata gathers what the guest needs from the files writeCredentials made.
-func readUserdata(dir, name string, s config.Settings) (userdata.Userdata, error) {
+func readUserdata(dir, name string, s config.Settings, shareType string) (userdata.Userdata, error) {
 	read := func(parts ...string) []byte {
 		data, _ := os.ReadFile(filepath.Join(append([]string{dir}, parts...)...))
 		return data
@@ -279,9 +283,17 @@ func readUserdata(dir, name string, s config.Settings) (userdata.Userdata, error
 		ServerKey:      read(ServerKey),
 	}
 	for i, sh := range s.Shares {
-		u.Shares = append(u.Shares, userdata.Share{Type: "9p", Tag: shareTag(i), Target: sh.Guest, ReadOnly: sh.ReadOnly})
+		u.Shares = append(u.Shares, userdata.Share{Type: shareType, Tag: shareTag(i), Target: sh.Guest, ReadOnly: sh.ReadOnly})
 	}
 	return u, u.Validate()
+}
+
+// shareType is how the guest mounts the driver's shares.
+func shareType(d vm.Driver) string {
+	if st, ok := d.(vm.ShareTyper); ok {
+		return st.ShareType()
+	}
+	return "9p"
 }
 
 func shareTag(i int) string { return fmt.Sprintf("share%d", i) }

@@ -50,6 +50,7 @@ func (s *Store) Down(ctx context.Context, name string) error {
 		return nil
 	}
 	fmt.Fprintf(s.Progress, "stopping machine %q…\n", name)
+	s.stopHostAgent(m)
 	if err := m.Driver.Stop(ctx, m.Spec(), false); err != nil {
 		return err
 	}
@@ -79,6 +80,7 @@ func (s *Store) Poweroff(ctx context.Context, name string) error {
 	}
 	defer unlock()
 	fmt.Fprintf(s.Progress, "warning: powering off %q without a shutdown; data the guest has not synced may be lost\n", name)
+	s.stopHostAgent(m)
 	return m.Driver.Stop(ctx, m.Spec(), true)
 }
 
@@ -129,6 +131,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	s.stopHostAgent(m)
 	if st, err := m.Driver.State(ctx, m.Spec()); err == nil && st != vm.Stopped && st != vm.NotCreated && st != vm.Aborted {
 		if err := m.Driver.Stop(ctx, m.Spec(), true); err != nil {
 			return err

@@ -30,6 +30,10 @@ type Store struct {
 	// Download fetches the image at url into cacheDir and returns its path
 	// (iso.Download); init uses it when no image is found. Nil: no download.
 	Download func(ctx context.Context, url, cacheDir string) (string, error)
+	// HostAgent is the command line that runs tender itself (os.Executable);
+	// Up starts `HostAgent... hostagent NAME` detached. Nil: no host agent
+	// (tests).
+	HostAgent []string
 }
 
 // ErrNotExist is returned for a machine that has no directory.
@@ -65,6 +69,9 @@ func (m *Machine) Spec() vm.Spec {
 		DockerPort: m.Runtime.DockerPort,
 		SerialLog:  filepath.Join(m.Dir, SerialLog),
 		Arch:       m.Settings.Arch,
+	}
+	for i, sh := range m.Settings.Shares {
+		sp.Shares = append(sp.Shares, vm.Share{HostPath: sh.Host, Tag: shareTag(i), ReadOnly: sh.ReadOnly})
 	}
 	return sp
 }

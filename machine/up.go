@@ -57,6 +57,7 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 	switch state {
 	case vm.Running:
 		if err := m.pingDocker(ctx); err == nil {
+			s.ensureHostAgent(m)
 			return &UpResult{Machine: m, AlreadyRunning: true}, nil
 		}
 		// Running but docker does not answer yet (another up was
@@ -83,7 +84,9 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 				fmt.Fprintln(s.Progress, msg)
 			}
 		}
-		if err := m.Driver.Start(ctx, m.Spec()); err != nil {
+		spec := m.Spec()
+		spec.Shares = s.existingShares(spec.Shares)
+		if err := m.Driver.Start(ctx, spec); err != nil {
 			return nil, err
 		}
 		res.Phases = append(res.Phases, Phase{"vm started", time.Since(start)})
@@ -101,6 +104,7 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 	if err := writeRuntime(m.Dir, m.Runtime); err != nil {
 		return nil, err
 	}
+	s.ensureHostAgent(m)
 	return res, nil
 }
 
@@ -114,7 +118,7 @@ func (s *Store) checkImage(m *Machine) error {
 	if _, err := os.Stat(m.Settings.ISO); !errors.Is(err, os.ErrNotExist) {
 		return nil // present (a damaged one is the driver's to report)
 	}
-	cached, err := iso.Find("", filepath.Join(s.Home, CacheDir))
+	cached, err := iso.Find("", filepath.Join(s.Home, CacheDir), m.Settings.Arch)
 	if err != nil {
 		return fmt.Errorf("the image %s of machine %q is gone: run `tender download` to put one in the cache, or `tender upgrade --iso PATH%s`", m.Settings.ISO, m.Name, nameArg(m.Name))
 	}
@@ -221,6 +225,13 @@ func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res 
 		}
 	}
 	res.Phases = append(res.Phases, Phase{"docker answered", time.Since(start)})
+	res.Phases = append(res.Phases, guestPhases(filepath.Join(m.Dir, SerialLog))...)
+	if len(m.Settings.DNS) > 0 {
+		// The override lives in the guest's /run: set it on every boot.
+		if _, err := client.Output(ctx, "sudo -n /usr/sbin/tender-agent set-dns "+strings.Join(m.Settings.DNS, " ")); err != nil {
+			fmt.Fprintf(s.Progress, "warning: setting the guest's name servers (`dns`): %v\n", err)
+		}
+	}
 	return nil
 }
 

@@ -14,7 +14,8 @@
 # Downloads and finished ISOs are cached in $TENDER_BUILD_CACHE (default
 # /var/cache/tender-build), keyed by the inputs: an unchanged tree rebuilds in
 # seconds. Knobs (part of the key): TENDER_SQUASHFS_COMP (zstd, xz, gzip, lz4),
-# TENDER_SQUASHFS_OPTS, TENDER_INITRD_COMP (zstd, gzip, none).
+# TENDER_SQUASHFS_OPTS, TENDER_INITRD_COMP (zstd, gzip, none), TENDER_IPTABLES
+# (nft, legacy: the flavour the iptables links run).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +25,7 @@ ISO_DIR=$REPO/scripts/iso
 SQUASHFS_COMP=${TENDER_SQUASHFS_COMP:-zstd}
 SQUASHFS_OPTS=${TENDER_SQUASHFS_OPTS:-}
 INITRD_COMP=${TENDER_INITRD_COMP:-zstd}
+IPTABLES=${TENDER_IPTABLES:-nft}
 VERSION=$(tr -d ' \n' <"$REPO/VERSION")
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)}
@@ -44,7 +46,7 @@ phase() { # phase NAME: ends the running phase and names the next one
 # cache_key prints the sha256 of everything the ISO is made from.
 cache_key() {
 	{
-		echo "squashfs=$SQUASHFS_COMP $SQUASHFS_OPTS initrd=$INITRD_COMP"
+		echo "squashfs=$SQUASHFS_COMP $SQUASHFS_OPTS initrd=$INITRD_COMP iptables=$IPTABLES"
 		cd "$REPO"
 		{
 			find scripts/build-iso.sh scripts/iso VERSION go.mod go.sum -type f
@@ -216,9 +218,17 @@ link_applets() {
 }
 
 link_iptables() {
-	local t
+	local t multi=xtables-nft-multi
+	case $IPTABLES in
+	nft) ;;
+	legacy)
+		keep /usr/sbin/xtables-legacy-multi
+		multi=xtables-legacy-multi
+		;;
+	*) die "TENDER_IPTABLES must be nft or legacy, got $IPTABLES" ;;
+	esac
 	for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
-		ln -sfn xtables-nft-multi "$ROOT/usr/sbin/$t"
+		ln -sfn "$multi" "$ROOT/usr/sbin/$t"
 	done
 }
 
@@ -241,6 +251,38 @@ skeleton() { # the directories, links and files no package provides
 	chmod 0440 "$ROOT/etc/sudoers"
 	echo "tender" >"$ROOT/etc/hostname"
 	echo "$VERSION" >"$ROOT/etc/tender/version"
+}
+
+# --- engine: moved out of the root into one xz archive ---------------------------
+
+# pack_engine moves the files of scripts/iso/engine.txt from the root into
+# DEST/engine.tar.xz, leaves symlinks into the agent's engine directory in
+# their place, and writes DEST/engine.sha256: the archive's content hash, by
+# which the agent knows whether its unpacked copy is current. The archive is
+# cached by that hash (xz -9 of ~210 MB takes minutes).
+pack_engine() { # pack_engine DEST
+	local eng=$WORK/engine p hash
+	rm -rf "$eng"
+	while read -r p; do
+		[ -f "$ROOT$p" ] && [ ! -L "$ROOT$p" ] || die "engine file $p is not a regular file in the root"
+		mkdir -p "$eng${p%/*}"
+		mv "$ROOT$p" "$eng$p"
+		ln -s "/var/lib/tender/engine/current$p" "$ROOT$p"
+	done < <(grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/engine.txt")
+	tar -C "$eng" --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
+		-cf "$WORK/engine.tar" .
+	hash=$(sha256sum <"$WORK/engine.tar" | cut -c1-16)
+	mkdir -p "$CACHE/engine"
+	if [ ! -f "$CACHE/engine/$hash.tar.xz" ]; then
+		# crc32: busybox's unxz in the guest checks it; -T2 splits at 192 MiB only.
+		xz -9 -T2 --check=crc32 -c "$WORK/engine.tar" >"$CACHE/engine/$hash.tar.xz.tmp"
+		mv "$CACHE/engine/$hash.tar.xz.tmp" "$CACHE/engine/$hash.tar.xz"
+	fi
+	ls -1t "$CACHE"/engine/*.tar.xz | tail -n +4 | xargs -r rm -f
+	cp "$CACHE/engine/$hash.tar.xz" "$1/engine.tar.xz"
+	echo "$hash" >"$1/engine.sha256"
+	rm -rf "$eng" "$WORK/engine.tar"
+	log "engine.tar.xz: $(du -h --apparent-size "$1/engine.tar.xz" | cut -f1)B, hash $hash"
 }
 
 # --- kernel modules --------------------------------------------------------------
@@ -376,8 +418,11 @@ main() {
 	run_staged depmod /usr/bin/kmod -b "$ROOT" "$KVER"
 	log "root: $(du -sh "$ROOT" | cut -f1)B, $(find "$ROOT" | wc -l) files, $(wc -l <"$ROOT/etc/tender/modules") modules"
 
-	phase squashfs
+	phase engine
 	mkdir -p "$ISO/tender" "$ISO/boot" "$ISO/isolinux"
+	pack_engine "$ISO/tender"
+
+	phase squashfs
 	# shellcheck disable=SC2086 # SQUASHFS_OPTS holds several options
 	mksquashfs "$ROOT" "$ISO/tender/root.sqfs" -noappend -quiet -no-progress \
 		-comp "$SQUASHFS_COMP" $SQUASHFS_OPTS -b 1M -no-exports -xattrs >/dev/null
@@ -419,4 +464,5 @@ main() {
 	log "total $(since "$T0")s"
 }
 
-main "$@"
+# scripts/build-iso-arm64.sh sources this file for its functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

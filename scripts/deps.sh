@@ -13,6 +13,7 @@ want() { # want PACKAGE COMMAND-OR-FILE
 	fi
 }
 want qemu-system-x86 qemu-system-x86_64
+want qemu-system-arm qemu-system-aarch64 # the arm64 image (make iso ARCH=arm64) and its e2e test
 want qemu-utils qemu-img
 want xorriso xorriso
 want isolinux /usr/lib/ISOLINUX/isolinux.bin

@@ -88,6 +88,12 @@ type Forwarder interface {
 	Unforward(ctx context.Context, s Spec, proto string, hostPort int) error
 }
 
+// ShareTyper names the filesystem the guest mounts the driver's shares
+// with: "9p" (virtio-9p) or "vboxsf". Drivers without it offer 9p.
+type ShareTyper interface {
+	ShareType() string
+}
+
 // Preflighter checks, before anything is made, that Create and Start can
 // work: the hypervisor is installed, the image is readable. Init calls it
 // first so that a missing hypervisor leaves nothing behind.

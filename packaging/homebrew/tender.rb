@@ -25,11 +25,15 @@ class Tender < Formula
     generate_completions_from_executable(bin/"tender", "completion")
   end
 
+  # On Apple Silicon the VM is arm64: tender's default arch is the host's, so
+  # `tender init` fetches tender-arm64.iso and QEMU runs it with HVF. An
+  # amd64 guest there (--arch amd64) would be emulated, far too slowly.
   def caveats
     <<~EOS
       Create and start the Docker VM, then point docker at it:
         tender init
         tender up --activate      # or: eval "$(tender shellinit)"
+      On Apple Silicon the VM runs the arm64 image (tender-arm64.iso) with HVF.
     EOS
   end
 

@@ -38,9 +38,6 @@ type Host struct {
 	// QEMU is the qemu-system-* program; empty means its plain name for the
 	// guest arch (found on PATH).
 	QEMU string
-	// FirmwareDir holds edk2-aarch64-code.fd, the UEFI firmware arm64 guests
-	// boot from (QEMU installs it in PREFIX/share/qemu).
-	FirmwareDir string
 	// QMPPort is the 127.0.0.1 TCP port of the QMP monitor on Windows, where
 	// QEMU has no unix socket chardev. Ignored elsewhere.
 	QMPPort int
@@ -57,8 +54,23 @@ const (
 	DiskFile = "disk.raw"
 )
 
-// firmwareAarch64 is the UEFI image QEMU ships for the virt machine.
-const firmwareAarch64 = "edk2-aarch64-code.fd"
+// KernelBoot is what an arm64 guest boots directly (-kernel, -initrd,
+// -append) instead of going through UEFI firmware and a boot loader: the
+// image's kernel and initramfs, copied out of the ISO into the machine
+// directory (see KernelFile), and the image's kernel command line. Measured
+// under TCG here, edk2 alone took ~8 s to reach its shell; direct boot skips
+// it and needs no firmware file on the host.
+type KernelBoot struct {
+	Kernel string // path of the kernel (a gzip arm64 Image; QEMU unpacks it)
+	Initrd string // path of the initramfs
+	Append string // kernel command line
+}
+
+// Files Start copies out of an arm64 image into Spec.Dir (see KernelBoot).
+const (
+	KernelFile = "vmlinuz"
+	InitrdFile = "initrd.img"
+)
 
 // maxSocketPath is the longest unix socket path every host accepts
 // (sun_path is 104 bytes on macOS, 108 on Linux, both NUL-terminated).
@@ -95,12 +107,14 @@ func escapeOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
 // Cmdline returns the full QEMU argv (program first) that boots s on host.
 // It is pure: it touches no file and starts nothing. An empty s.Arch means
-// the host's arch. Spec.Shares become -virtfs 9p exports (pass none to leave
+// the host's arch. An amd64 guest boots the ISO as a CD (ISOLINUX); an arm64
+// guest boots boot, which must be set (see KernelBoot), on the virt machine
+// and reads its root from the ISO as a SCSI CD. Spec.Shares become -virtfs 9p exports (pass none to leave
 // them out); Windows builds of QEMU have no virtfs, so shares are left out
 // there. On unix hosts QEMU daemonizes and serves QMP on DIR/qmp.sock; on
 // Windows it serves QMP on 127.0.0.1:host.QMPPort and the caller starts it
 // detached.
-func Cmdline(s vm.Spec, host Host) ([]string, error) {
+func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 	arch := s.Arch
 	if arch == "" {
 		arch = host.GOARCH
@@ -124,10 +138,16 @@ func Cmdline(s vm.Spec, host Host) ([]string, error) {
 	case "x86_64":
 		args = append(args, "-machine", machineX86)
 	case "aarch64":
-		if host.FirmwareDir == "" {
-			return nil, fmt.Errorf("arm64 guests boot UEFI firmware: set the firmware directory holding %s", firmwareAarch64)
+		if boot == nil || boot.Kernel == "" || boot.Initrd == "" {
+			return nil, errors.New("an arm64 guest boots its image's kernel directly: no kernel and initramfs given")
 		}
-		args = append(args, "-machine", "virt")
+		machine := "virt"
+		if accel == KVM {
+			// The host's GIC: hosts with a GICv3 and no v2 emulation
+			// refuse virt's default GICv2 under KVM.
+			machine += ",gic-version=max"
+		}
+		args = append(args, "-machine", machine)
 	}
 
 	accelOpt := string(accel)
@@ -159,12 +179,15 @@ func Cmdline(s vm.Spec, host Host) ([]string, error) {
 		// The ISO boots through ISOLINUX as a CD.
 		args = append(args, "-boot", "d", "-cdrom", s.ISO)
 	case "aarch64":
-		// The virt machine has no IDE bus for -cdrom: a SCSI CD, booted first by UEFI.
+		// The virt machine has no IDE bus for -cdrom: the ISO is a SCSI CD,
+		// where stage 1 finds the root.
 		args = append(args,
-			"-bios", filepath.Join(host.FirmwareDir, firmwareAarch64),
+			"-kernel", boot.Kernel,
+			"-initrd", boot.Initrd,
+			"-append", boot.Append,
 			"-drive", "file="+escapeOpt(s.ISO)+",if=none,id=cdrom0,media=cdrom,readonly=on",
 			"-device", "virtio-scsi-pci,id=scsi0",
-			"-device", "scsi-cd,bus=scsi0.0,drive=cdrom0,bootindex=0",
+			"-device", "scsi-cd,bus=scsi0.0,drive=cdrom0",
 		)
 	}
 

@@ -43,6 +43,36 @@ func unixTail(extra ...string) []string {
 	)
 }
 
+// armBoot is what Start extracts from an arm64 image into the machine directory.
+var armBoot = KernelBoot{
+	Kernel: "/home/u/.tender/machines/default/vmlinuz",
+	Initrd: "/home/u/.tender/machines/default/initrd.img",
+	Append: "console=ttyAMA0 quiet",
+}
+
+// armTail is the argv every unix host shares after -smp/-m for an arm64
+// guest: direct kernel boot, the ISO as a SCSI CD for the root.
+func armTail() []string {
+	return []string{
+		"-kernel", "/home/u/.tender/machines/default/vmlinuz",
+		"-initrd", "/home/u/.tender/machines/default/initrd.img",
+		"-append", "console=ttyAMA0 quiet",
+		"-drive", "file=/home/u/.tender/cache/tender-v1.0.0.iso,if=none,id=cdrom0,media=cdrom,readonly=on",
+		"-device", "virtio-scsi-pci,id=scsi0",
+		"-device", "scsi-cd,bus=scsi0.0,drive=cdrom0",
+		"-drive", "file=/home/u/.tender/machines/default/disk.raw,if=virtio,format=raw,discard=unmap",
+		"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2022-:22,hostfwd=tcp:127.0.0.1:2376-:2376",
+		"-device", "virtio-net-pci,netdev=net0",
+		"-qmp", "unix:/home/u/.tender/machines/default/qmp.sock,server=on,wait=off",
+		"-serial", "file:/home/u/.tender/machines/default/serial.log",
+		"-display", "none",
+		"-pidfile", "/home/u/.tender/machines/default/qemu.pid",
+		"-daemonize",
+		"-name", "tender-default,process=tender-default",
+		"-rtc", "base=utc",
+	}
+}
+
 func cat(parts ...[]string) []string {
 	var out []string
 	for _, p := range parts {
@@ -149,53 +179,65 @@ func TestCmdline(t *testing.T) {
 			},
 		},
 		{
-			name: "arm64 guest on linux arm64 kvm: virt, uefi, scsi cd",
+			name: "arm64 guest on apple silicon: hvf, -cpu host, direct kernel boot",
 			spec: arm,
-			host: Host{GOOS: "linux", GOARCH: "arm64", Accel: KVM, FirmwareDir: "/usr/share/qemu"},
-			want: []string{
-				"qemu-system-aarch64", "-machine", "virt", "-accel", "kvm", "-cpu", "host", "-smp", "2", "-m", "2048",
-				"-bios", "/usr/share/qemu/edk2-aarch64-code.fd",
-				"-drive", "file=/home/u/.tender/cache/tender-v1.0.0.iso,if=none,id=cdrom0,media=cdrom,readonly=on",
-				"-device", "virtio-scsi-pci,id=scsi0",
-				"-device", "scsi-cd,bus=scsi0.0,drive=cdrom0,bootindex=0",
-				"-drive", "file=/home/u/.tender/machines/default/disk.raw,if=virtio,format=raw,discard=unmap",
-				"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2022-:22,hostfwd=tcp:127.0.0.1:2376-:2376",
-				"-device", "virtio-net-pci,netdev=net0",
-				"-qmp", "unix:/home/u/.tender/machines/default/qmp.sock,server=on,wait=off",
-				"-serial", "file:/home/u/.tender/machines/default/serial.log",
-				"-display", "none",
-				"-pidfile", "/home/u/.tender/machines/default/qemu.pid",
-				"-daemonize",
-				"-name", "tender-default,process=tender-default",
-				"-rtc", "base=utc",
-			},
+			host: Host{GOOS: "darwin", GOARCH: "arm64", Accel: HVF, QEMU: "/opt/homebrew/bin/qemu-system-aarch64"},
+			want: cat([]string{"/opt/homebrew/bin/qemu-system-aarch64", "-machine", "virt", "-accel", "hvf", "-cpu", "host", "-smp", "2", "-m", "2048"}, armTail()),
 		},
 		{
-			name: "arm64 guest on an amd64 host: tcg with mttcg",
+			name: "arm64 guest on linux arm64: kvm with the host's gic",
 			spec: arm,
-			host: Host{GOOS: "linux", GOARCH: "amd64", Accel: KVM, FirmwareDir: "/usr/share/qemu"},
-			want: []string{
-				"qemu-system-aarch64", "-machine", "virt", "-accel", "tcg,thread=single", "-cpu", "max", "-smp", "2", "-m", "2048",
-				"-bios", "/usr/share/qemu/edk2-aarch64-code.fd",
+			host: Host{GOOS: "linux", GOARCH: "arm64", Accel: KVM},
+			want: cat([]string{"qemu-system-aarch64", "-machine", "virt,gic-version=max", "-accel", "kvm", "-cpu", "host", "-smp", "2", "-m", "2048"}, armTail()),
+		},
+		{
+			name: "arm64 guest on linux arm64 without kvm: tcg",
+			spec: arm,
+			host: Host{GOOS: "linux", GOARCH: "arm64", Accel: TCG},
+			want: cat([]string{"qemu-system-aarch64", "-machine", "virt", "-accel", "tcg,thread=single", "-cpu", "max", "-smp", "2", "-m", "2048"}, armTail()),
+		},
+		{
+			name: "arm64 guest on an amd64 host: tcg even with kvm",
+			spec: arm,
+			host: Host{GOOS: "linux", GOARCH: "amd64", Accel: KVM},
+			want: cat([]string{"qemu-system-aarch64", "-machine", "virt", "-accel", "tcg,thread=single", "-cpu", "max", "-smp", "2", "-m", "2048"}, armTail()),
+		},
+		{
+			name: "arm64 guest on an intel mac: tcg even with hvf",
+			spec: arm,
+			host: Host{GOOS: "darwin", GOARCH: "amd64", Accel: HVF},
+			want: cat([]string{"qemu-system-aarch64", "-machine", "virt", "-accel", "tcg,thread=single", "-cpu", "max", "-smp", "2", "-m", "2048"}, armTail()),
+		},
+		{
+			name: "arm64 guest on windows arm64: whpx is not offered for arm64 guests, tcp qmp",
+			spec: arm,
+			host: Host{GOOS: "windows", GOARCH: "arm64", Accel: TCG, QMPPort: 49152},
+			want: cat([]string{"qemu-system-aarch64", "-machine", "virt", "-accel", "tcg,thread=single", "-cpu", "max", "-smp", "2", "-m", "2048",
+				"-kernel", "/home/u/.tender/machines/default/vmlinuz",
+				"-initrd", "/home/u/.tender/machines/default/initrd.img",
+				"-append", "console=ttyAMA0 quiet",
 				"-drive", "file=/home/u/.tender/cache/tender-v1.0.0.iso,if=none,id=cdrom0,media=cdrom,readonly=on",
 				"-device", "virtio-scsi-pci,id=scsi0",
-				"-device", "scsi-cd,bus=scsi0.0,drive=cdrom0,bootindex=0",
+				"-device", "scsi-cd,bus=scsi0.0,drive=cdrom0",
 				"-drive", "file=/home/u/.tender/machines/default/disk.raw,if=virtio,format=raw,discard=unmap",
 				"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2022-:22,hostfwd=tcp:127.0.0.1:2376-:2376",
 				"-device", "virtio-net-pci,netdev=net0",
-				"-qmp", "unix:/home/u/.tender/machines/default/qmp.sock,server=on,wait=off",
+				"-qmp", "tcp:127.0.0.1:49152,server=on,wait=off",
 				"-serial", "file:/home/u/.tender/machines/default/serial.log",
 				"-display", "none",
 				"-pidfile", "/home/u/.tender/machines/default/qemu.pid",
-				"-daemonize",
 				"-name", "tender-default,process=tender-default",
 				"-rtc", "base=utc",
-			},
+			}),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Cmdline(tt.spec, tt.host)
+			var boot *KernelBoot
+			if tt.spec.Arch == "arm64" {
+				boot = &armBoot
+			}
+			got, err := Cmdline(tt.spec, tt.host, boot)
 			if err != nil {
 				t.Fatalf("Cmdline: %v", err)
 			}
@@ -223,8 +265,8 @@ func TestCmdlineErrors(t *testing.T) {
 			[]string{`unknown architecture "riscv64"`}},
 		{"unknown host arch with empty spec arch", mod(func(s *vm.Spec) { s.Arch = "" }), Host{GOOS: "linux", GOARCH: "mips"},
 			[]string{`unknown architecture "mips"`}},
-		{"arm64 without firmware", mod(func(s *vm.Spec) { s.Arch = "arm64" }), linux,
-			[]string{"edk2-aarch64-code.fd"}},
+		{"arm64 without a kernel to boot", mod(func(s *vm.Spec) { s.Arch = "arm64" }), linux,
+			[]string{"an arm64 guest boots its image's kernel directly: no kernel and initramfs given"}},
 		{"every problem at once", mod(func(s *vm.Spec) {
 			s.Name, s.Dir, s.ISO, s.Disk, s.CPUs, s.MemoryMiB, s.SSHPort, s.DockerPort = "a,b", "rel", "", "", 0, 64, 0, 70000
 		}), linux, []string{
@@ -243,7 +285,7 @@ func TestCmdlineErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			argv, err := Cmdline(tt.spec, tt.host)
+			argv, err := Cmdline(tt.spec, tt.host, nil)
 			if err == nil {
 				t.Fatalf("Cmdline succeeded: %q", argv)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 )
@@ -146,7 +148,11 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 	if host.GOOS == "windows" {
 		return d.startDetached(ctx, s, host)
 	}
-	argv, err := Cmdline(s, host)
+	boot, err := kernelBoot(s, host)
+	if err != nil {
+		return err
+	}
+	argv, err := Cmdline(s, host, boot)
 	if err != nil {
 		return err
 	}
@@ -306,7 +312,7 @@ func (d *Driver) removeRuntimeFiles(s vm.Spec) {
 	if _, err := d.runningPid(s); err == nil {
 		return
 	}
-	for _, f := range []string{PidFile, QMPSocket, QMPPortFile, StderrFile} {
+	for _, f := range []string{PidFile, QMPSocket, QMPPortFile, StderrFile, KernelFile, InitrdFile} {
 		os.Remove(filepath.Join(s.Dir, f))
 	}
 }
@@ -359,6 +365,9 @@ func checkProto(proto string) error {
 	return nil
 }
 
+// ShareType implements vm.ShareTyper: shares are virtio-9p exports.
+func (d *Driver) ShareType() string { return "9p" }
+
 // Forward makes 127.0.0.1:hostPort on the host reach guestPort in the guest
 // (HMP hostfwd_add on the user-mode network).
 func (d *Driver) Forward(ctx context.Context, s vm.Spec, proto string, hostPort, guestPort int) error {
@@ -392,4 +401,56 @@ func (d *Driver) Unforward(ctx context.Context, s vm.Spec, proto string, hostPor
 		return fmt.Errorf("removing the %s forward of port %d: %s", proto, hostPort, out)
 	}
 	return nil
+}
+
+// kernelBoot copies the kernel and initramfs of an arm64 guest's image into
+// the machine directory and reads its command line (see KernelBoot). They
+// are copied at every start, so an upgraded image boots its own kernel; the
+// copy takes milliseconds. Other guests boot the ISO itself: nil.
+func kernelBoot(s vm.Spec, host Host) (*KernelBoot, error) {
+	arch := s.Arch
+	if arch == "" {
+		arch = host.GOARCH
+	}
+	if garch, err := guestArch(arch); err != nil || garch != "aarch64" {
+		return nil, nil
+	}
+	f, err := os.Open(s.ISO)
+	if err != nil {
+		return nil, fmt.Errorf("opening the image: %w", err)
+	}
+	defer f.Close()
+	boot := &KernelBoot{Kernel: filepath.Join(s.Dir, KernelFile), Initrd: filepath.Join(s.Dir, InitrdFile)}
+	for _, c := range []struct{ from, to string }{{iso.KernelPath, boot.Kernel}, {iso.InitrdPath, boot.Initrd}} {
+		if err := copyOut(f, c.from, c.to); err != nil {
+			return nil, fmt.Errorf("the image %s cannot boot on arm64: %w (is it tender-arm64.iso? build it with `make iso ARCH=arm64`)", s.ISO, err)
+		}
+	}
+	cmdline, err := iso.ReadFile(f, iso.CmdlinePath)
+	if err != nil {
+		return nil, fmt.Errorf("the image %s cannot boot on arm64: %w (is it tender-arm64.iso? build it with `make iso ARCH=arm64`)", s.ISO, err)
+	}
+	boot.Append = strings.TrimSpace(string(cmdline))
+	return boot, nil
+}
+
+// copyOut writes the file at name inside the ISO to path, atomically.
+func copyOut(img *os.File, name, path string) error {
+	src, err := iso.OpenFile(img, name)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, src); err != nil {
+		tmp.Close()
+		return fmt.Errorf("copying %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

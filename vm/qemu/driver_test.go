@@ -405,7 +405,7 @@ func TestStart(t *testing.T) {
 		}
 		tcgHost := *host
 		tcgHost.Accel = TCG
-		want, _ := Cmdline(s, tcgHost)
+		want, _ := Cmdline(s, tcgHost, nil)
 		if !reflect.DeepEqual(r.calls, [][]string{want}) {
 			t.Errorf("calls\n got %q\nwant %q", r.calls, [][]string{want})
 		}

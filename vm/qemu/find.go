@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 )
@@ -67,7 +66,8 @@ func osReleaseIDs(text string) map[string]bool {
 }
 
 // LocalHost describes this host for a guest arch: the QEMU program (see
-// Find), the accelerator (see DetectAccel) and QEMU's firmware directory.
+// Find) and the accelerator (see DetectAccel). No firmware is looked up:
+// arm64 guests boot their kernel directly (see KernelBoot).
 func LocalHost(arch string) (Host, error) {
 	if arch == "" {
 		arch = runtime.GOARCH
@@ -77,24 +77,9 @@ func LocalHost(arch string) (Host, error) {
 		return Host{}, err
 	}
 	return Host{
-		GOOS:        runtime.GOOS,
-		GOARCH:      runtime.GOARCH,
-		Accel:       DetectAccel(runtime.GOOS),
-		QEMU:        path,
-		FirmwareDir: firmwareDir(path),
+		GOOS:   runtime.GOOS,
+		GOARCH: runtime.GOARCH,
+		Accel:  DetectAccel(runtime.GOOS),
+		QEMU:   path,
 	}, nil
-}
-
-// firmwareDir guesses where QEMU keeps its firmware: PREFIX/share/qemu next
-// to PREFIX/bin (Homebrew, MSYS2, Debian and Fedora all follow it; Windows
-// installs keep it beside the program).
-func firmwareDir(qemuPath string) string {
-	if resolved, err := filepath.EvalSymlinks(qemuPath); err == nil {
-		qemuPath = resolved
-	}
-	bin := filepath.Dir(qemuPath)
-	if runtime.GOOS == "windows" {
-		return filepath.Join(bin, "share")
-	}
-	return filepath.Join(filepath.Dir(bin), "share", "qemu")
 }

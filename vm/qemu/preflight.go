@@ -14,10 +14,18 @@ func (d *Driver) Preflight(ctx context.Context, s vm.Spec) error { return d.Crea
 
 var _ vm.StartWarner = (*Driver)(nil)
 
-// StartWarning warns once per boot that QEMU will emulate the CPU.
+// StartWarning warns once per boot that QEMU will emulate the CPU: because
+// the guest is of another architecture (see vm.ForeignArchWarning), or because
+// no accelerator was found.
 func (d *Driver) StartWarning(s vm.Spec) string {
-	if a, err := d.AccelFor(s); err == nil && a.Emulated() {
-		return TCGWarning
+	a, err := d.AccelFor(s)
+	if err != nil || !a.Emulated() {
+		return ""
 	}
-	return ""
+	if h, err := d.host(s); err == nil && s.Arch != "" {
+		if msg := vm.ForeignArchWarning(s.Arch, h.GOARCH); msg != "" {
+			return msg
+		}
+	}
+	return TCGWarning
 }

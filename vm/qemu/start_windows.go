@@ -31,7 +31,11 @@ func (d *Driver) startDetached(ctx context.Context, s vm.Spec, host Host) error 
 	}
 	host.QMPPort = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	argv, err := Cmdline(s, host)
+	boot, err := kernelBoot(s, host)
+	if err != nil {
+		return err
+	}
+	argv, err := Cmdline(s, host, boot)
 	if err != nil {
 		return err
 	}

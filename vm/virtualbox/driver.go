@@ -423,6 +423,9 @@ func checkProto(proto string) error {
 	return nil
 }
 
+// ShareType implements vm.ShareTyper: shares are VirtualBox shared folders.
+func (d *Driver) ShareType() string { return "vboxsf" }
+
 // Forward makes 127.0.0.1:hostPort reach guestPort while the VM runs
 // (controlvm natpf1).
 func (d *Driver) Forward(ctx context.Context, s vm.Spec, proto string, hostPort, guestPort int) error {

@@ -1,0 +1,107 @@
+package shares
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tenderdev/tender/agent/userdata"
+)
+
+const moduleList = `# load order
+kernel/drivers/virtio/virtio_pci.ko.xz
+kernel/fs/netfs/netfs.ko.xz
+kernel/net/9p/9pnet.ko.xz
+kernel/net/9p/9pnet_virtio.ko.xz
+kernel/fs/9p/9p.ko.xz
+kernel/drivers/virt/vboxguest/vboxguest.ko.xz
+kernel/fs/vboxsf/vboxsf.ko.xz
+kernel/net/bridge/bridge.ko.xz
+`
+
+func TestModulesFor(t *testing.T) {
+	list := ReadModuleList(strings.NewReader(moduleList))
+	if len(list) != 8 {
+		t.Fatalf("ReadModuleList kept %d lines, want 8", len(list))
+	}
+	got := ModulesFor(list, []userdata.Share{{Type: "9p"}, {Type: "9p"}})
+	want := []string{"kernel/fs/netfs/netfs.ko.xz", "kernel/net/9p/9pnet.ko.xz", "kernel/net/9p/9pnet_virtio.ko.xz", "kernel/fs/9p/9p.ko.xz"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("9p modules = %q, want %q", got, want)
+	}
+	got = ModulesFor(list, []userdata.Share{{Type: "vboxsf"}})
+	want = []string{"kernel/drivers/virt/vboxguest/vboxguest.ko.xz", "kernel/fs/vboxsf/vboxsf.ko.xz"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("vboxsf modules = %q, want %q", got, want)
+	}
+	if got := ModulesFor(list, nil); got != nil {
+		t.Fatalf("no shares need %q", got)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	fs, data, err := Options(userdata.Share{Type: "9p", Tag: "share0"})
+	if err != nil || fs != "9p" || data != "trans=virtio,version=9p2000.L,msize=524288,cache=mmap,access=client" {
+		t.Fatalf("9p options = %q %q %v", fs, data, err)
+	}
+	if fs, _, err := Options(userdata.Share{Type: "vboxsf", Tag: "share0"}); err != nil || fs != "vboxsf" {
+		t.Fatalf("vboxsf options = %q %v", fs, err)
+	}
+	if _, _, err := Options(userdata.Share{Type: "nfs", Tag: "x"}); err == nil {
+		t.Fatal("an unknown share type was accepted")
+	}
+}
+
+func TestMountAll(t *testing.T) {
+	dir := t.TempDir()
+	modules := filepath.Join(dir, "modules")
+	if err := os.WriteFile(modules, []byte(moduleList), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var calls []string
+	loaded := map[string]bool{}
+	m := &Mounter{
+		ModulesFile: modules,
+		ModulesDir:  "/lib/modules/6.12",
+		LoadModule: func(path string) error {
+			// 9p needs 9pnet: the first round fails it, the second loads it.
+			if strings.HasSuffix(path, "/9p.ko.xz") && !loaded["9pnet"] {
+				loaded["9pnet"] = true
+				return errors.New("unknown symbol")
+			}
+			calls = append(calls, "load "+strings.TrimPrefix(path, "/lib/modules/6.12/"))
+			return nil
+		},
+		Mount: func(source, target, fstype string, ro bool, data string) error {
+			calls = append(calls, fmt.Sprintf("mount %s %s %s ro=%v", source, strings.TrimPrefix(target, dir), fstype, ro))
+			if source == "broken" {
+				return errors.New("no such device")
+			}
+			return nil
+		},
+		Logf: func(string, ...any) {},
+	}
+	err := m.MountAll(context.Background(), []userdata.Share{
+		{Type: "9p", Tag: "share0", Target: filepath.Join(dir, "home")},
+		{Type: "9p", Tag: "share1", Target: filepath.Join(dir, "ro"), ReadOnly: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"load kernel/fs/netfs/netfs.ko.xz", "load kernel/net/9p/9pnet.ko.xz", "load kernel/net/9p/9pnet_virtio.ko.xz",
+		"load kernel/fs/9p/9p.ko.xz",
+		"mount share0 /home 9p ro=false", "mount share1 /ro 9p ro=true",
+	}
+	if !reflect.DeepEqual(calls, want) {
+		t.Fatalf("calls:\n%q\nwant\n%q", calls, want)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "ro")); err != nil || !fi.IsDir() {
+		t.Fatalf("the mount point was not made: %v", err)
+	}
+}

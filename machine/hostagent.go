@@ -1,0 +1,175 @@
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/hostagent"
+	"github.com/tenderdev/tender/runner"
+	"github.com/tenderdev/tender/vm"
+)
+
+// ensureHostAgent starts the machine's host agent unless one runs. It is
+// called by Up, so an agent that died (or was killed) comes back with the
+// next `tender up`. Failing to start it is a warning: Docker works without.
+func (s *Store) ensureHostAgent(m *Machine) {
+	if len(s.HostAgent) == 0 {
+		return
+	}
+	if pid := readPID(filepath.Join(m.Dir, HostAgentPID)); hostagent.Alive(pid, m.Name) {
+		return
+	}
+	args := append(append([]string{}, s.HostAgent[1:]...), "hostagent", m.Name)
+	pid, err := runner.StartDetached(filepath.Join(m.Dir, HostAgentLog), s.HostAgent[0], args...)
+	if err != nil {
+		fmt.Fprintf(s.Progress, "warning: published ports and the clock will not follow the guest: %v\n", err)
+		return
+	}
+	if err := writeFileAtomic(filepath.Join(m.Dir, HostAgentPID), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
+		fmt.Fprintf(s.Progress, "warning: %v\n", err)
+	}
+}
+
+// stopHostAgent stops the machine's host agent, if one runs, and forgets
+// its forwards (they go with the VM).
+func (s *Store) stopHostAgent(m *Machine) {
+	pidFile := filepath.Join(m.Dir, HostAgentPID)
+	pid := readPID(pidFile)
+	if hostagent.Alive(pid, m.Name) {
+		_ = hostagent.Terminate(pid)
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && hostagent.Alive(pid, m.Name); {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	os.Remove(pidFile)
+	os.Remove(filepath.Join(m.Dir, PortsFile))
+}
+
+func readPID(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// RunHostAgent is `tender hostagent NAME`: it forwards the guest's
+// listening ports to 127.0.0.1 and keeps the guest's clock, logging to
+// logw, until ctx ends or the machine stops.
+func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) error {
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return err
+	}
+	logger := log.New(logw, "", log.LstdFlags|log.Lmicroseconds)
+	pidFile := filepath.Join(m.Dir, HostAgentPID)
+	if pid := readPID(pidFile); pid != os.Getpid() && hostagent.Alive(pid, name) {
+		return fmt.Errorf("the host agent of machine %q already runs (pid %d)", name, pid)
+	}
+	if err := writeFileAtomic(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		return err
+	}
+	fw, ok := m.Driver.(vm.Forwarder)
+	if !ok {
+		logger.Printf("the %s driver cannot forward ports; only the clock is kept", m.Driver.Name())
+	}
+	spec := m.Spec()
+	logger.Printf("host agent for machine %q (pid %d)", name, os.Getpid())
+	a := &hostagent.Agent{
+		Connect: func(ctx context.Context) (hostagent.Guest, error) {
+			dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			c, err := m.Dial(dctx)
+			if err != nil {
+				return nil, err
+			}
+			return hostagent.SSHGuest{C: c}, nil
+		},
+		Forwarder: specForwarder{fw, spec},
+		Running: func(ctx context.Context) bool {
+			st, err := m.Driver.State(ctx, spec)
+			return err == nil && (st == vm.Running || st == vm.Starting || st == vm.Paused)
+		},
+		PortsFile: filepath.Join(m.Dir, PortsFile),
+		Logf:      logger.Printf,
+	}
+	err = a.Run(ctx)
+	if readPID(pidFile) == os.Getpid() {
+		os.Remove(pidFile)
+	}
+	return err
+}
+
+// specForwarder binds a driver's Forwarder to one machine.
+type specForwarder struct {
+	f    vm.Forwarder
+	spec vm.Spec
+}
+
+func (sf specForwarder) Forward(ctx context.Context, proto string, hostPort, guestPort int) error {
+	if sf.f == nil {
+		return fmt.Errorf("forwarding is not supported by this driver: %w", vm.ErrNotSupported)
+	}
+	return sf.f.Forward(ctx, sf.spec, proto, hostPort, guestPort)
+}
+
+func (sf specForwarder) Unforward(ctx context.Context, proto string, hostPort int) error {
+	if sf.f == nil {
+		return nil
+	}
+	return sf.f.Unforward(ctx, sf.spec, proto, hostPort)
+}
+
+// PortsResult is what `tender ports` shows.
+type PortsResult struct {
+	AgentRunning bool
+	Connected    bool
+	Forwards     []hostagent.Forward
+}
+
+// Ports lists the machine's published ports as its host agent keeps them.
+// It reads files only.
+func (s *Store) Ports(name string) (*PortsResult, error) {
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return nil, err
+	}
+	p, err := hostagent.ReadPorts(filepath.Join(m.Dir, PortsFile))
+	if err != nil {
+		return nil, err
+	}
+	res := &PortsResult{Forwards: p.Forwards}
+	res.AgentRunning = hostagent.Alive(readPID(filepath.Join(m.Dir, HostAgentPID)), name)
+	res.Connected = res.AgentRunning && p.Connected
+	if !res.AgentRunning {
+		res.Forwards = nil
+	}
+	return res, nil
+}
+
+// existingShares drops shares whose host folder is missing (QEMU would not
+// start), with a warning.
+func (s *Store) existingShares(shares []vm.Share) []vm.Share {
+	var out []vm.Share
+	for _, sh := range shares {
+		if fi, err := os.Stat(sh.HostPath); err != nil || !fi.IsDir() {
+			if err == nil {
+				err = errors.New("not a directory")
+			}
+			fmt.Fprintf(s.Progress, "warning: not sharing %s: %v\n", sh.HostPath, err)
+			continue
+		}
+		out = append(out, sh)
+	}
+	return out
+}

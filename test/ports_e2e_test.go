@@ -1,0 +1,314 @@
+//go:build e2e
+
+package test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tenderdev/tender/agent/portwatch"
+)
+
+// TestPortsSharesClock checks on one VM what issue [ports] promises:
+// published ports on 127.0.0.1 (TCP and UDP) that follow containers within
+// 2 s, a taken host port skipped and reported, host folders in containers
+// with host ownership and read-only shares, a guest clock put right within
+// 15 s, the NAT DNS, and a killed host agent brought back by `up`.
+func TestPortsSharesClock(t *testing.T) {
+	iso, err := filepath.Abs("../out/tender.iso")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(iso); err != nil {
+		t.Fatalf("%s is missing: run `make iso` first (make test does)", iso)
+	}
+	home := t.TempDir()
+	share, ro := t.TempDir(), t.TempDir()
+	config := fmt.Sprintf("shares:\n  - %s\n  - {host: %s, guest: %s, read_only: true}\n", share, ro, ro)
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{t: t, bin: tenderBin(t), home: home}
+	mdir := filepath.Join(home, "machines", "default")
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, f := range []string{"hostagent.log", "serial.log"} {
+				b, _ := os.ReadFile(filepath.Join(mdir, f))
+				t.Logf("%s:\n%s", f, b)
+			}
+		}
+		_, _ = c.tenderErr("poweroff")
+	})
+	c.tender("init", "--iso", iso, "--memory", "1GiB", "--disksize", "4GiB")
+	c.tender("up")
+	docker := func(script string) string {
+		t.Helper()
+		return c.bash(`eval "$(tender shellinit)"` + "\n" + script)
+	}
+	docker("./scripts/busybox-image.sh >/dev/null")
+
+	// DNS: the hypervisor's NAT resolver from DHCP.
+	if out := c.tender("ssh", "--", "cat /etc/resolv.conf"); !strings.Contains(out, "nameserver 10.0.2.3") {
+		t.Errorf("resolv.conf = %q, want the NAT DNS 10.0.2.3", out)
+	}
+
+	// 1. A TCP port appears on 127.0.0.1 within 2 s, bound to 127.0.0.1 only.
+	p1 := freeTCPPort(t)
+	docker(fmt.Sprintf(`docker run -d --name web -p %d:80 busybox sh -c 'mkdir /w; echo hello > /w/index.html; exec httpd -f -p 80 -h /w' >/dev/null`, p1))
+	took := waitUntil(t, 2*time.Second, fmt.Sprintf("127.0.0.1:%d to answer", p1), func() bool { return httpGet(p1) == "hello\n" })
+	t.Logf("PASS tcp forward answered %s after docker run returned", took.Round(time.Millisecond))
+	assertLoopbackOnly(t, p1)
+	if out := c.tender("ports"); !strings.Contains(out, fmt.Sprintf("tcp    127.0.0.1:%d", p1)) || !strings.Contains(out, "forwarded") {
+		t.Errorf("tender ports =\n%s\nwant tcp 127.0.0.1:%d forwarded", out, p1)
+	}
+
+	// 2. It closes within 2 s of the container going.
+	docker("docker rm -f web >/dev/null")
+	took = waitUntil(t, 2*time.Second, fmt.Sprintf("127.0.0.1:%d to close", p1), func() bool { return !tcpOpen(p1) })
+	t.Logf("PASS tcp forward closed %s after docker rm -f returned", took.Round(time.Millisecond))
+
+	// 3. UDP, with an echo server (busybox's nc has no UDP).
+	bin := filepath.Join(t.TempDir(), "udpecho")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/udpecho").CombinedOutput(); err != nil {
+		t.Fatalf("building udpecho: %v\n%s", err, out)
+	}
+	pu := freeUDPPort(t)
+	docker(fmt.Sprintf(`tar -C %q -c udpecho | docker import -c 'ENTRYPOINT ["/udpecho"]' - udpecho >/dev/null
+docker run -d --name udp -p %d:5353/udp udpecho >/dev/null`, filepath.Dir(bin), pu))
+	took = waitUntil(t, 2*time.Second, fmt.Sprintf("udp 127.0.0.1:%d to echo", pu), func() bool { return udpEcho(pu, "ping") == "echo: ping" })
+	t.Logf("PASS udp forward echoed %s after docker run returned", took.Round(time.Millisecond))
+	assertLoopbackOnly(t, pu)
+
+	// 4. A host port already taken is skipped and reported, then taken up
+	// once it is free.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := held.Addr().(*net.TCPAddr).Port
+	docker(fmt.Sprintf(`docker run -d --name taken -p %d:80 busybox httpd -f -p 80 >/dev/null`, p2))
+	waitUntil(t, 2*time.Second, "the taken port to be reported", func() bool {
+		out, _ := c.tenderErr("ports")
+		return strings.Contains(out, fmt.Sprintf("127.0.0.1:%d", p2)) && strings.Contains(out, "skipped: 127.0.0.1:"+strconv.Itoa(p2)+"/tcp is in use by another program on the host")
+	})
+	if log, _ := os.ReadFile(filepath.Join(mdir, "hostagent.log")); !strings.Contains(string(log), fmt.Sprintf("guest port tcp/%d: skipped", p2)) {
+		t.Errorf("hostagent.log does not report the skipped port %d", p2)
+	}
+	held.Close()
+	waitUntil(t, 8*time.Second, "the freed port to be forwarded", func() bool { return tcpOpen(p2) })
+	t.Log("PASS taken host port skipped, reported, and forwarded once free")
+
+	// 5. Shares: host → container, container → host with host ownership,
+	// symlinks both ways.
+	if err := os.WriteFile(filepath.Join(share, "from-host.txt"), []byte("written on the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("from-host.txt", filepath.Join(share, "host-link")); err != nil {
+		t.Fatal(err)
+	}
+	out := docker(fmt.Sprintf(`docker run --rm -v %q:/src busybox sh -c 'cat /src/from-host.txt /src/host-link; echo made in a container > /src/from-container.txt; ln -s from-container.txt /src/container-link'`, share))
+	if out != "written on the host\nwritten on the host\n" {
+		t.Errorf("the container read %q through the share", out)
+	}
+	data, err := os.ReadFile(filepath.Join(share, "container-link"))
+	if err != nil || string(data) != "made in a container\n" {
+		t.Errorf("the host reads the container's file through its symlink: %q, %v", data, err)
+	}
+	if target, err := os.Readlink(filepath.Join(share, "container-link")); err != nil || target != "from-container.txt" {
+		t.Errorf("the container's symlink reads %q, %v on the host", target, err)
+	}
+	if fi, err := os.Stat(filepath.Join(share, "from-container.txt")); err == nil {
+		uid := fi.Sys().(*syscall.Stat_t).Uid
+		if int(uid) != os.Getuid() {
+			t.Errorf("the container's file is owned by uid %d on the host, want the host user's %d", uid, os.Getuid())
+		}
+	}
+	t.Log("PASS share read and written both ways, host ownership, symlinks")
+
+	// 6. A read-only share refuses writes and still reads.
+	if err := os.WriteFile(filepath.Join(ro, "hello.txt"), []byte("read me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = docker(fmt.Sprintf(`docker run --rm -v %q:/ro busybox sh -c 'cat /ro/hello.txt; if echo x > /ro/new.txt; then echo WROTE; fi' 2>&1`, ro))
+	if !strings.Contains(out, "read me") || strings.Contains(out, "WROTE") || !strings.Contains(out, "Read-only file system") {
+		t.Errorf("read-only share: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(ro, "new.txt")); err == nil {
+		t.Error("a write reached the host through a read-only share")
+	}
+	t.Log("PASS read-only share refuses writes")
+
+	// 7. The clock set an hour back is put right within 15 s. (busybox's
+	// date takes @EPOCH, not GNU's '-1 hour'.)
+	c.tender("ssh", "--", `sudo date -s @$(( $(date +%s) - 3600 )) >/dev/null`)
+	took = waitUntil(t, 15*time.Second, "the guest clock to be corrected", func() bool {
+		out, err := c.tenderErr("ssh", "--", "date +%s")
+		g, perr := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+		d := time.Now().Unix() - g
+		return err == nil && perr == nil && d <= 1 && d >= -1
+	})
+	t.Logf("PASS guest clock corrected within %s", took.Round(time.Millisecond))
+
+	// 8. A host agent killed with -9 is restarted by `up`, and the ports
+	// it missed come back.
+	pidBytes, err := os.ReadFile(filepath.Join(mdir, "hostagent.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPID, _ := strconv.Atoi(strings.TrimSpace(string(pidBytes)))
+	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p3 := freeTCPPort(t)
+	docker(fmt.Sprintf(`docker run -d --name late -p %d:80 busybox sh -c 'mkdir /w; echo late > /w/index.html; exec httpd -f -p 80 -h /w' >/dev/null`, p3))
+	time.Sleep(2 * time.Second)
+	if httpGet(p3) != "" {
+		t.Fatal("a port opened while the host agent was dead was forwarded anyway")
+	}
+	c.tender("up")
+	newPID, _ := os.ReadFile(filepath.Join(mdir, "hostagent.pid"))
+	if strings.TrimSpace(string(newPID)) == strconv.Itoa(oldPID) {
+		t.Fatal("up did not start a new host agent")
+	}
+	waitUntil(t, 10*time.Second, "the forwards to come back", func() bool {
+		return httpGet(p3) == "late\n" && udpEcho(pu, "again") == "echo: again" && tcpOpen(p2)
+	})
+	t.Log("PASS host agent killed with -9 restarted by up; forwards back")
+
+	// 9. down stops the host agent and forgets the forwards.
+	c.tender("down")
+	if alive(oldPID) || alive(atoi(string(newPID))) {
+		t.Error("a host agent still runs after down")
+	}
+	if _, err := os.Stat(filepath.Join(mdir, "ports.json")); err == nil {
+		t.Error("ports.json is still there after down")
+	}
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(strings.TrimSpace(s)); return n }
+
+func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
+
+// waitUntil polls cond every 50 ms until it holds or limit passes.
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		if cond() {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("FAIL waited %s for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func freeUDPPort(t *testing.T) int {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func tcpOpen(port int) bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// httpGet fetches / with a raw request (busybox httpd speaks HTTP/1.0) and
+// returns the body, or "" on any failure.
+func httpGet(port int) string {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 300*time.Millisecond)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	fmt.Fprint(c, "GET /index.html HTTP/1.0\r\n\r\n")
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	_, body, ok := strings.Cut(b.String(), "\r\n\r\n")
+	if !ok || !strings.HasPrefix(b.String(), "HTTP/1.") || !strings.Contains(strings.SplitN(b.String(), "\r\n", 2)[0], " 200 ") {
+		return ""
+	}
+	return body
+}
+
+func udpEcho(port int, msg string) string {
+	c, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return ""
+	}
+	buf := make([]byte, 512)
+	n, err := c.Read(buf)
+	if err != nil {
+		return ""
+	}
+	return string(buf[:n])
+}
+
+// assertLoopbackOnly checks, in the host's socket tables, that whatever
+// listens on port listens on 127.0.0.1 only.
+func assertLoopbackOnly(t *testing.T, port int) {
+	t.Helper()
+	found := false
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6"} {
+		f, err := os.Open(table)
+		if err != nil {
+			continue
+		}
+		socks, err := portwatch.ParseProcNet(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range socks {
+			if s.LocalPort != port || s.RemotePort != 0 {
+				continue
+			}
+			found = true
+			if !s.Local.Equal(net.IPv4(127, 0, 0, 1)) {
+				t.Errorf("%s: port %d listens on %s, not only 127.0.0.1", table, port, s.Local)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("nothing listens on host port %d", port)
+	}
+}

@@ -1,0 +1,19 @@
+package vm
+
+import "testing"
+
+func TestForeignArchWarning(t *testing.T) {
+	for _, tt := range []struct{ guest, host, want string }{
+		{"arm64", "amd64", "warning: the arm64 guest is emulated on this amd64 host (QEMU TCG), which is slow; `--arch amd64` makes a fast machine"},
+		{"amd64", "arm64", "warning: the amd64 guest is emulated on this arm64 host (QEMU TCG), which is slow; `--arch arm64` makes a fast machine"},
+		{"aarch64", "x86_64", "warning: the arm64 guest is emulated on this amd64 host (QEMU TCG), which is slow; `--arch amd64` makes a fast machine"},
+		{"arm64", "arm64", ""},
+		{"aarch64", "arm64", ""},
+		{"", "amd64", ""},
+		{"riscv64", "amd64", ""},
+	} {
+		if got := ForeignArchWarning(tt.guest, tt.host); got != tt.want {
+			t.Errorf("ForeignArchWarning(%q, %q) = %q, want %q", tt.guest, tt.host, got, tt.want)
+		}
+	}
+}
