@@ -26,7 +26,7 @@ func (g SSHGuest) WatchPorts(ctx context.Context) (io.Reader, error) {
 		var stderr bytes.Buffer
 		code, err := g.C.Run(ctx, agentPath+" watch-ports", nil, pw, &stderr)
 		if err == nil {
-			err = fmt.Errorf(agentPath+" watch-ports exited with status %d: %s", code, strings.TrimSpace(stderr.String()))
+			err = fmt.Errorf("%s watch-ports exited with status %d: %s", agentPath, code, strings.TrimSpace(stderr.String()))
 		}
 		pw.CloseWithError(err)
 	}()

@@ -83,8 +83,14 @@ func TestPortsSharesClock(t *testing.T) {
 	pu := freeUDPPort(t)
 	docker(fmt.Sprintf(`tar -C %q -c udpecho | docker import -c 'ENTRYPOINT ["/udpecho"]' - udpecho >/dev/null
 docker run -d --name udp -p %d:5353/udp udpecho >/dev/null`, filepath.Dir(bin), pu))
+	// docker-proxy listens before the container's program does: start
+	// the clock when the echo server says it listens.
+	waitUntil(t, 30*time.Second, "udpecho to listen", func() bool {
+		out, err := c.tenderErr("ssh", "--", "docker logs udp 2>&1")
+		return err == nil && strings.Contains(out, "listening on udp")
+	})
 	took = waitUntil(t, 2*time.Second, fmt.Sprintf("udp 127.0.0.1:%d to echo", pu), func() bool { return udpEcho(pu, "ping") == "echo: ping" })
-	t.Logf("PASS udp forward echoed %s after docker run returned", took.Round(time.Millisecond))
+	t.Logf("PASS udp forward echoed %s after the server listened", took.Round(time.Millisecond))
 	assertLoopbackOnly(t, pu)
 
 	// 4. A host port already taken is skipped and reported, then taken up

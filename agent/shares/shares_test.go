@@ -46,7 +46,7 @@ func TestModulesFor(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	fs, data, err := Options(userdata.Share{Type: "9p", Tag: "share0"})
-	if err != nil || fs != "9p" || data != "trans=virtio,version=9p2000.L,msize=524288,cache=mmap,access=client" {
+	if err != nil || fs != "9p" || data != "trans=virtio,version=9p2000.L,msize=512000,cache=mmap,access=client" {
 		t.Fatalf("9p options = %q %q %v", fs, data, err)
 	}
 	if fs, _, err := Options(userdata.Share{Type: "vboxsf", Tag: "share0"}); err != nil || fs != "vboxsf" {

@@ -17,6 +17,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	log.Printf("listening on udp %s", c.LocalAddr())
 	buf := make([]byte, 64<<10)
 	for {
 		n, from, err := c.ReadFrom(buf)
