@@ -77,7 +77,9 @@ func TestPortsSharesClock(t *testing.T) {
 
 	// 3. UDP, with an echo server (busybox's nc has no UDP).
 	bin := filepath.Join(t.TempDir(), "udpecho")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/udpecho").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, "./testdata/udpecho")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static: the image has nothing else
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building udpecho: %v\n%s", err, out)
 	}
 	pu := freeUDPPort(t)
