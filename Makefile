@@ -17,8 +17,10 @@ all: build
 deps:
 	@./scripts/deps.sh
 
+# urfave_cli_no_docs leaves out urfave/cli's man-page generator (blackfriday), whose
+# package init costs every run, shellinit in each new shell included.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tender .
+	$(GO) build -trimpath -tags urfave_cli_no_docs -ldflags '$(LDFLAGS)' -o bin/tender .
 
 # docs/commands.md from the app's own help; a unit test fails when it is stale.
 docs:
