@@ -258,10 +258,17 @@ skeleton() { # the directories, links and files no package provides
 # pack_engine moves the files of scripts/iso/engine.txt from the root into
 # DEST/engine.tar.xz, leaves symlinks into the agent's engine directory in
 # their place, and writes DEST/engine.sha256: the archive's content hash, by
-# which the agent knows whether its unpacked copy is current. The archive is
-# cached by that hash (xz -9 of ~210 MB takes minutes).
+# which the agent knows whether its unpacked copy is current (the tar has a
+# fixed mtime, so a new commit alone does not make guests unpack again). The
+# archive is cached by that hash and the xz options (it takes minutes).
+#
+# xz options, measured on the 212 MB engine: -9 43.7 MB (-T2 splits it at
+# 192 MiB only). --x86 (branch filter) gave 41.5 MB and --x86 with a 192 MiB
+# dictionary 37.4 MB, but the guest's busybox unxz cannot read either ("short
+# read": no BCJ filter, 64 MiB dictionary limit): those need another decoder.
+ENGINE_XZ=(-9 -T2 --check=crc32)
 pack_engine() { # pack_engine DEST
-	local eng=$WORK/engine p hash
+	local eng=$WORK/engine p hash cached
 	rm -rf "$eng"
 	while read -r p; do
 		[ -f "$ROOT$p" ] && [ ! -L "$ROOT$p" ] || die "engine file $p is not a regular file in the root"
@@ -269,17 +276,18 @@ pack_engine() { # pack_engine DEST
 		mv "$ROOT$p" "$eng$p"
 		ln -s "/var/lib/tender/engine/current$p" "$ROOT$p"
 	done < <(grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/engine.txt")
-	tar -C "$eng" --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
-		-cf "$WORK/engine.tar" .
+	chmod 0755 "$eng" "$eng/usr" "$eng/usr/bin" "$eng/usr/sbin"
+	tar -C "$eng" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$WORK/engine.tar" .
 	hash=$(sha256sum <"$WORK/engine.tar" | cut -c1-16)
+	cached=$CACHE/engine/$hash-$(echo "${ENGINE_XZ[*]}" | sha256sum | cut -c1-8).tar.xz
 	mkdir -p "$CACHE/engine"
-	if [ ! -f "$CACHE/engine/$hash.tar.xz" ]; then
-		# crc32: busybox's unxz in the guest checks it; -T2 splits at 192 MiB only.
-		xz -9 -T2 --check=crc32 -c "$WORK/engine.tar" >"$CACHE/engine/$hash.tar.xz.tmp"
-		mv "$CACHE/engine/$hash.tar.xz.tmp" "$CACHE/engine/$hash.tar.xz"
+	if [ ! -f "$cached" ]; then
+		# crc32: busybox's unxz in the guest checks it.
+		xz "${ENGINE_XZ[@]}" -c "$WORK/engine.tar" >"$cached.tmp"
+		mv "$cached.tmp" "$cached"
 	fi
 	ls -1t "$CACHE"/engine/*.tar.xz | tail -n +4 | xargs -r rm -f
-	cp "$CACHE/engine/$hash.tar.xz" "$1/engine.tar.xz"
+	cp "$cached" "$1/engine.tar.xz"
 	echo "$hash" >"$1/engine.sha256"
 	rm -rf "$eng" "$WORK/engine.tar"
 	log "engine.tar.xz: $(du -h --apparent-size "$1/engine.tar.xz" | cut -f1)B, hash $hash"

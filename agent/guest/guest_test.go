@@ -39,6 +39,7 @@ Subsystem sftp internal-sftp
 
 func TestDockerdArgs(t *testing.T) {
 	want := []string{
+		"--iptables=false",
 		"--tlsverify",
 		"--tlscacert=/var/lib/tender/tls/ca.pem",
 		"--tlscert=/var/lib/tender/tls/server.pem",
