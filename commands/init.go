@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/machine"
 )
 
 func initCommand(env *Env) *cli.Command {
@@ -21,25 +23,19 @@ if it fails. The image comes from --iso, the iso key of config.yaml, or the cach
    tender init --iso out/tender.iso -m 4GiB -c 4 dev`,
 		Flags: machineFlags(),
 		Action: func(c *cli.Context) error {
-			name, err := machineName(c)
-			if err != nil {
-				return err
-			}
-			flags, err := flagLayer(c)
-			if err != nil {
-				return err
-			}
-			st, err := env.store(c)
-			if err != nil {
-				return err
-			}
-			m, err := st.Init(c.Context, name, flags)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "machine %q created in %s\n", name, m.Dir)
-			fmt.Fprintf(env.Stderr, "start it with: tender up%s\n", nameArg(name))
-			return nil
+			return withMachine(env, c, func(st *machine.Store, name string) error {
+				flags, err := flagLayer(c)
+				if err != nil {
+					return err
+				}
+				m, err := st.Init(c.Context, name, flags)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "machine %q created in %s\n", name, m.Dir)
+				fmt.Fprintf(env.Stderr, "start it with: tender up%s\n", nameArg(name))
+				return nil
+			})
 		},
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tenderdev/tender/machine"
 )
 
 func upCommand(env *Env) *cli.Command {
@@ -24,36 +26,30 @@ variables; --activate makes it docker's current context.
    tender up --dockerport 2376 dev`,
 		Flags: append(machineFlags(), &cli.BoolFlag{Name: "activate", Usage: "make the machine's docker context docker's current context"}),
 		Action: func(c *cli.Context) error {
-			name, err := machineName(c)
-			if err != nil {
-				return err
-			}
-			flags, err := flagLayer(c)
-			if err != nil {
-				return err
-			}
-			st, err := env.store(c)
-			if err != nil {
-				return err
-			}
-			res, err := st.Up(c.Context, name, flags)
-			if err != nil {
-				return err
-			}
-			if res.AlreadyRunning {
-				fmt.Fprintf(env.Stderr, "machine %q is already running\n", name)
-			} else {
-				fmt.Fprintf(env.Stderr, "machine %q is running; Docker answered after %.1fs\n", name, res.Took.Seconds())
-			}
-			if c.Bool("verbose") {
-				for _, p := range res.Phases {
-					fmt.Fprintf(env.Stderr, "  %-22s %6.2fs\n", p.Name, p.After.Seconds())
+			return withMachine(env, c, func(st *machine.Store, name string) error {
+				flags, err := flagLayer(c)
+				if err != nil {
+					return err
 				}
-			}
-			env.updateDockerContext(res.Machine, c.Bool("activate"))
-			env.adviseVersions(c, res.Machine)
-			fmt.Fprintf(env.Stderr, "To connect the docker CLI to it, run:\n    eval \"$(tender shellinit%s)\"\n", nameArg(name))
-			return nil
+				res, err := st.Up(c.Context, name, flags)
+				if err != nil {
+					return err
+				}
+				if res.AlreadyRunning {
+					fmt.Fprintf(env.Stderr, "machine %q is already running\n", name)
+				} else {
+					fmt.Fprintf(env.Stderr, "machine %q is running; Docker answered after %.1fs\n", name, res.Took.Seconds())
+				}
+				if c.Bool("verbose") {
+					for _, p := range res.Phases {
+						fmt.Fprintf(env.Stderr, "  %-22s %6.2fs\n", p.Name, p.After.Seconds())
+					}
+				}
+				env.updateDockerContext(res.Machine, c.Bool("activate"))
+				env.adviseVersions(c, res.Machine)
+				fmt.Fprintf(env.Stderr, "To connect the docker CLI to it, run:\n    eval \"$(tender shellinit%s)\"\n", nameArg(name))
+				return nil
+			})
 		},
 	}
 }

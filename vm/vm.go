@@ -6,6 +6,7 @@ package vm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -92,6 +93,14 @@ type Forwarder interface {
 // with: "9p" (virtio-9p) or "vboxsf". Drivers without it offer 9p.
 type ShareTyper interface {
 	ShareType() string
+}
+
+// CheckProto accepts the protocols a Forwarder forwards: "tcp" and "udp".
+func CheckProto(proto string) error {
+	if proto != "tcp" && proto != "udp" {
+		return fmt.Errorf("protocol must be tcp or udp, got %q", proto)
+	}
+	return nil
 }
 
 // Preflighter checks, before anything is made, that Create and Start can

@@ -358,20 +358,13 @@ func (d *Driver) hmp(ctx context.Context, s vm.Spec, line string) (string, error
 	return strings.TrimSpace(out), nil
 }
 
-func checkProto(proto string) error {
-	if proto != "tcp" && proto != "udp" {
-		return fmt.Errorf("protocol must be tcp or udp, got %q", proto)
-	}
-	return nil
-}
-
 // ShareType implements vm.ShareTyper: shares are virtio-9p exports.
 func (d *Driver) ShareType() string { return "9p" }
 
 // Forward makes 127.0.0.1:hostPort on the host reach guestPort in the guest
 // (HMP hostfwd_add on the user-mode network).
 func (d *Driver) Forward(ctx context.Context, s vm.Spec, proto string, hostPort, guestPort int) error {
-	if err := checkProto(proto); err != nil {
+	if err := vm.CheckProto(proto); err != nil {
 		return err
 	}
 	out, err := d.hmp(ctx, s, fmt.Sprintf("hostfwd_add net0 %s:127.0.0.1:%d-:%d", proto, hostPort, guestPort))
@@ -390,7 +383,7 @@ func (d *Driver) Forward(ctx context.Context, s vm.Spec, proto string, hostPort,
 // Unforward removes the forward of 127.0.0.1:hostPort (HMP hostfwd_remove).
 // Removing a forward that does not exist is not an error.
 func (d *Driver) Unforward(ctx context.Context, s vm.Spec, proto string, hostPort int) error {
-	if err := checkProto(proto); err != nil {
+	if err := vm.CheckProto(proto); err != nil {
 		return err
 	}
 	out, err := d.hmp(ctx, s, fmt.Sprintf("hostfwd_remove net0 %s:127.0.0.1:%d", proto, hostPort))

@@ -416,20 +416,13 @@ func (d *Driver) control(ctx context.Context, s vm.Spec, action string) error {
 // forwardRule names the rule of a published port: "tcp-8080".
 func forwardRule(proto string, hostPort int) string { return proto + "-" + strconv.Itoa(hostPort) }
 
-func checkProto(proto string) error {
-	if proto != "tcp" && proto != "udp" {
-		return fmt.Errorf("protocol must be tcp or udp, got %q", proto)
-	}
-	return nil
-}
-
 // ShareType implements vm.ShareTyper: shares are VirtualBox shared folders.
 func (d *Driver) ShareType() string { return "vboxsf" }
 
 // Forward makes 127.0.0.1:hostPort reach guestPort while the VM runs
 // (controlvm natpf1).
 func (d *Driver) Forward(ctx context.Context, s vm.Spec, proto string, hostPort, guestPort int) error {
-	if err := checkProto(proto); err != nil {
+	if err := vm.CheckProto(proto); err != nil {
 		return err
 	}
 	r := Rule{Name: forwardRule(proto, hostPort), Proto: proto, HostIP: "127.0.0.1", HostPort: hostPort, GuestPort: guestPort}
@@ -444,7 +437,7 @@ func (d *Driver) Forward(ctx context.Context, s vm.Spec, proto string, hostPort,
 // Unforward removes the rule of hostPort; a rule that does not exist is not
 // an error.
 func (d *Driver) Unforward(ctx context.Context, s vm.Spec, proto string, hostPort int) error {
-	if err := checkProto(proto); err != nil {
+	if err := vm.CheckProto(proto); err != nil {
 		return err
 	}
 	m, err := d.manage()
