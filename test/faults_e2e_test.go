@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -25,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tenderdev/tender/agent/disk"
 )
 
 // TestFaults runs the faults that need a real VM on one machine and three
@@ -220,6 +223,11 @@ docker exec writer sync`)
 		for syscall.Kill(pid, 0) == nil {
 			time.Sleep(10 * time.Millisecond)
 		}
+		// What the next boot's agent will read: the journal must say it
+		// needs replaying.
+		if head := diskHead(t, filepath.Join(dir, "disk.raw")); disk.ExtClean(head) {
+			t.Errorf("after kill -9 the data disk's superblock says cleanly unmounted; agent log of the killed boot:\n%s", c.tender("logs", "--agent"))
+		}
 		start := time.Now()
 		st := c.tender("status")
 		if took := time.Since(start); took > time.Second {
@@ -252,7 +260,7 @@ docker exec writer sync`)
 		// (ext4 keeps the valid bit while mounted; the agent must look at
 		// the journal's recovery flag, agent/disk.ExtClean.)
 		if log := lastDiskCheck(t, c); !strings.Contains(log, "e2fsck") {
-			t.Errorf("the boot after kill -9 skipped the disk check: %q", log)
+			t.Errorf("the boot after kill -9 skipped the disk check: %q\nthe agent's log:\n%s", log, c.tender("logs", "--agent"))
 		}
 		out = c.bash(`eval "$(tender shellinit)"
 docker run --rm -v data:/data busybox cat /data/marker
@@ -519,11 +527,29 @@ func ping(port int, cert tls.Certificate) error {
 
 // lastDiskCheck is the agent's last line about checking the data disk,
 // from its log on the running guest.
+// diskHead reads the first disk.HeadSize bytes of a raw disk image.
+func diskHead(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	head := make([]byte, disk.HeadSize)
+	if _, err := io.ReadFull(f, head); err != nil {
+		t.Fatal(err)
+	}
+	return head
+}
+
 func lastDiskCheck(t *testing.T, c *cli) string {
 	t.Helper()
 	log := c.tender("logs", "--agent")
 	last := ""
 	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "phase agent-start") {
+			last = "" // a new boot: only the latest one counts
+		}
 		if strings.Contains(line, "no fsck needed") || strings.Contains(line, "e2fsck") || strings.Contains(line, "formatting") {
 			last = line
 		}
