@@ -10,7 +10,7 @@ DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: all deps build iso test unit e2e lint up bench clean docs release cross fuzz
+.PHONY: all deps build iso iso-arm64 test unit e2e lint up bench clean docs release cross fuzz
 
 all: build
 
@@ -26,7 +26,8 @@ build:
 docs:
 	$(GO) run ./scripts/gendocs -o docs/commands.md
 
-# ARCH=arm64 builds out/tender-arm64.iso (scripts/build-iso-arm64.sh).
+# ARCH=arm64 builds out/tender-arm64.iso (scripts/build-iso-arm64.sh), as
+# does iso-arm64.
 ARCH ?= amd64
 iso: deps
 ifeq ($(ARCH),arm64)
@@ -34,6 +35,9 @@ ifeq ($(ARCH),arm64)
 else
 	./scripts/build-iso.sh
 endif
+
+iso-arm64: deps
+	./scripts/build-iso-arm64.sh
 
 lint: deps
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" >&2; exit 1)
@@ -43,7 +47,7 @@ lint: deps
 unit:
 	$(GO) test ./...
 
-test: deps lint cross iso build
+test: deps lint cross iso iso-arm64 build
 	$(GO) test ./...
 	$(MAKE) fuzz
 	$(GO) test -tags e2e -timeout 60m -count=1 -v ./test/...

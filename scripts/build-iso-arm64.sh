@@ -32,6 +32,10 @@ apt_opts=(-o "Dir=$APT" -o "Dir::State::status=$APT/var/lib/dpkg/status" -o Debu
 	-o APT::Architecture=arm64 -o APT::Architectures=arm64)
 ISO_NAME=tender-arm64.iso
 LIBDIR=/usr/lib/aarch64-linux-gnu
+# The branch filters for arm64 code: xz's --arm64 for the engine archive;
+# squashfs has none for arm64, so the root gets plain xz.
+ENGINE_BCJ=--arm64
+SQUASHFS_OPTS=${TENDER_SQUASHFS_OPTS:--Xdict-size 100%}
 
 cache_key() {
 	{
@@ -153,6 +157,8 @@ main() {
 	phase agent
 	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath \
 		-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/tender-agent" ./agent/cmd/tender-agent)
+	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath \
+		-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/tender-init" ./agent/cmd/tender-init)
 
 	phase root
 	mkdir -p "$ROOT"
@@ -187,7 +193,7 @@ main() {
 	phase initramfs
 	mkdir -p "$INITRD/etc/tender" "$INITRD/dev" "$INITRD/proc" "$INITRD/sys" "$INITRD/media/tender-iso"
 	mknod -m 0600 "$INITRD/dev/console" c 5 1
-	install -m 0755 "$WORK/tender-agent" "$INITRD/init"
+	install -m 0755 "$WORK/tender-init" "$INITRD/init"
 	echo "$VERSION" >"$INITRD/etc/tender-initramfs"
 	cp "$WORK/modules-initramfs" "$INITRD/etc/tender/modules-initramfs"
 	install_modules "$WORK/modules-initramfs" "$INITRD/lib/modules/$KVER"

@@ -4,7 +4,7 @@
 # scripts/deps.sh, with only the Debian mirror reachable.
 #
 #   kernel     Debian's generic linux-image-amd64, /boot/vmlinuz on the ISO
-#   initramfs  /boot/initrd.img: tender-agent as /init plus the modules that
+#   initramfs  /boot/initrd.img: tender-init (stage 1) as /init plus the modules that
 #              find and mount the CD (agent/initramfs)
 #   root       /tender/root.sqfs: an allow-list of binaries from the .debs
 #              (scripts/iso/rootfs.txt), their library closure, the modules of
@@ -22,8 +22,8 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${TENDER_BUILD_CACHE:-/var/cache/tender-build}
 OUT=$REPO/out
 ISO_DIR=$REPO/scripts/iso
-SQUASHFS_COMP=${TENDER_SQUASHFS_COMP:-zstd}
-SQUASHFS_OPTS=${TENDER_SQUASHFS_OPTS:-}
+SQUASHFS_COMP=${TENDER_SQUASHFS_COMP:-xz}
+SQUASHFS_OPTS=${TENDER_SQUASHFS_OPTS:--Xbcj x86 -Xdict-size 100%}
 INITRD_COMP=${TENDER_INITRD_COMP:-zstd}
 IPTABLES=${TENDER_IPTABLES:-nft}
 VERSION=$(tr -d ' \n' <"$REPO/VERSION")
@@ -263,10 +263,13 @@ skeleton() { # the directories, links and files no package provides
 # archive is cached by that hash and the xz options (it takes minutes).
 #
 # xz options, measured on the 212 MB engine: -9 43.7 MB (-T2 splits it at
-# 192 MiB only). --x86 (branch filter) gave 41.5 MB and --x86 with a 192 MiB
-# dictionary 37.4 MB, but the guest's busybox unxz cannot read either ("short
-# read": no BCJ filter, 64 MiB dictionary limit): those need another decoder.
-ENGINE_XZ=(-9 -T2 --check=crc32)
+# 192 MiB only); --x86 (branch filter) 41.5 MB; --x86 with a 192 MiB
+# dictionary 37.4 MB, with 256 MiB 37.1 MB. busybox's unxz cannot read the
+# last two (no BCJ filter, 64 MiB dictionary limit), so the guest carries
+# Debian's xz (85 kB) and unpacks with it. Decoding needs the dictionary in
+# RAM once, at the first boot: 192 MiB fits the smallest guest (512 MiB).
+ENGINE_BCJ=--x86 # the branch filter for the architecture's code
+ENGINE_XZ=(--lzma2=preset=9e,dict=192MiB,nice=273 -T1 --check=crc32)
 pack_engine() { # pack_engine DEST
 	local eng=$WORK/engine p hash cached
 	rm -rf "$eng"
@@ -279,11 +282,11 @@ pack_engine() { # pack_engine DEST
 	chmod 0755 "$eng" "$eng/usr" "$eng/usr/bin" "$eng/usr/sbin"
 	tar -C "$eng" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$WORK/engine.tar" .
 	hash=$(sha256sum <"$WORK/engine.tar" | cut -c1-16)
-	cached=$CACHE/engine/$hash-$(echo "${ENGINE_XZ[*]}" | sha256sum | cut -c1-8).tar.xz
+	cached=$CACHE/engine/$hash-$(echo "$ENGINE_BCJ ${ENGINE_XZ[*]}" | sha256sum | cut -c1-8).tar.xz
 	mkdir -p "$CACHE/engine"
 	if [ ! -f "$cached" ]; then
 		# crc32: busybox's unxz in the guest checks it.
-		xz "${ENGINE_XZ[@]}" -c "$WORK/engine.tar" >"$cached.tmp"
+		xz "$ENGINE_BCJ" "${ENGINE_XZ[@]}" -c "$WORK/engine.tar" >"$cached.tmp"
 		mv "$cached.tmp" "$cached"
 	fi
 	ls -1t "$CACHE"/engine/*.tar.xz | tail -n +4 | xargs -r rm -f
@@ -409,6 +412,8 @@ main() {
 	phase agent
 	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath \
 		-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/tender-agent" ./agent/cmd/tender-agent)
+	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath \
+		-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/tender-init" ./agent/cmd/tender-init)
 
 	phase root
 	mkdir -p "$ROOT"
@@ -439,7 +444,7 @@ main() {
 	phase initramfs
 	mkdir -p "$INITRD/etc/tender" "$INITRD/dev" "$INITRD/proc" "$INITRD/sys" "$INITRD/media/tender-iso"
 	mknod -m 0600 "$INITRD/dev/console" c 5 1
-	install -m 0755 "$WORK/tender-agent" "$INITRD/init"
+	install -m 0755 "$WORK/tender-init" "$INITRD/init"
 	echo "$VERSION" >"$INITRD/etc/tender-initramfs"
 	cp "$WORK/modules-initramfs" "$INITRD/etc/tender/modules-initramfs"
 	install_modules "$WORK/modules-initramfs" "$INITRD/lib/modules/$KVER"

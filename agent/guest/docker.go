@@ -1,12 +1,10 @@
 package guest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os/exec"
 	"sync"
 	"time"
@@ -125,30 +123,10 @@ func (a *agent) newDockerd() *service {
 	})
 }
 
-// dockerClient talks HTTP to dockerd's unix socket.
-func dockerClient(timeout time.Duration) *http.Client {
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", DockerSocket)
-			},
-			DisableKeepAlives: true,
-		},
-	}
-}
-
 // pingDocker reports whether dockerd answers /_ping.
 func pingDocker(ctx context.Context) bool {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/_ping", nil)
-	resp, err := dockerClient(2 * time.Second).Do(req)
-	if err != nil {
-		return false
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	code, _, err := dockerCall(ctx, 2*time.Second, "GET", "/_ping")
+	return err == nil && code == 200
 }
 
 // waitDocker polls /_ping until it answers or ctx ends.
@@ -168,16 +146,16 @@ func waitDocker(ctx context.Context) error {
 // stopContainers stops every running container through the API, in
 // parallel, each with grace before docker kills it.
 func stopContainers(ctx context.Context, grace time.Duration) (int, error) {
-	c := dockerClient(grace + 10*time.Second)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/containers/json", nil)
-	resp, err := c.Do(req)
+	timeout := grace + 10*time.Second
+	code, body, err := dockerCall(ctx, timeout, "GET", "/containers/json")
+	if err == nil && code != 200 {
+		err = fmt.Errorf("status %d: %s", code, bytes.TrimSpace(body))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("listing containers: %w", err)
 	}
 	var list []struct{ ID string }
-	err = json.NewDecoder(resp.Body).Decode(&list)
-	resp.Body.Close()
-	if err != nil {
+	if err := json.Unmarshal(body, &list); err != nil {
 		return 0, fmt.Errorf("listing containers: %w", err)
 	}
 	var wg sync.WaitGroup
@@ -185,11 +163,7 @@ func stopContainers(ctx context.Context, grace time.Duration) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			url := fmt.Sprintf("http://docker/containers/%s/stop?t=%d", ct.ID, int(grace/time.Second))
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
-			if resp, err := c.Do(req); err == nil {
-				resp.Body.Close()
-			}
+			_, _, _ = dockerCall(ctx, timeout, "POST", fmt.Sprintf("/containers/%s/stop?t=%d", ct.ID, int(grace/time.Second)))
 		}()
 	}
 	wg.Wait()

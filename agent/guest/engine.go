@@ -28,6 +28,10 @@ const (
 	EngineCurrent  = EngineDir + "/current" // a symlink to the unpacked engine's hash
 )
 
+// unpackScript unpacks the archive $1 into the directory $2; pipefail makes a
+// corrupt archive fail the unpacking, not just a short tar.
+const unpackScript = `set -o pipefail; xz -dc -- "$1" | tar -xf - -C "$2"`
+
 var engineHashRE = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
 
 // installEngine makes EngineCurrent point at the ISO's engine, unpacking it
@@ -56,8 +60,9 @@ func (a *agent) installEngine(ctx context.Context) error {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", tmp, err)
 		}
-		// busybox's tar pipes the archive through its own unxz.
-		if _, err := a.procs.run(ctx, "tar", "-xJf", EngineArchive, "-C", tmp); err != nil {
+		// Debian's xz, not busybox's unxz: the archive uses the x86 branch
+		// filter and a dictionary larger than busybox decodes.
+		if _, err := a.procs.run(ctx, "sh", "-c", unpackScript, "unpack", EngineArchive, tmp); err != nil {
 			return fmt.Errorf("unpacking the engine: %w", err)
 		}
 		if err := syncFS(tmp); err != nil {

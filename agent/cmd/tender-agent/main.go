@@ -1,9 +1,7 @@
 // Command tender-agent is the guest's PID 1, and a small client for it.
 //
-// One static binary plays three parts:
-//   - in the initramfs (as /init, next to /etc/tender-initramfs) it finds the
-//     boot medium, mounts the squashfs root with a tmpfs overlay and switches
-//     to it (package initramfs);
+// One static binary plays two parts (stage 1 before it, in the initramfs, is
+// the smaller tender-init):
 //   - as PID 1 of the real root it runs the guest (package guest);
 //   - run by a user inside the guest it sends requests to PID 1
 //     (`tender-agent restart-docker`, `tender-agent poweroff`, `tender-agent version`).
@@ -14,7 +12,6 @@ import (
 	"os"
 
 	"github.com/tenderdev/tender/agent/guest"
-	"github.com/tenderdev/tender/agent/initramfs"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=…".
@@ -27,8 +24,6 @@ func main() {
 func run(args []string) int {
 	var err error
 	switch {
-	case os.Getpid() == 1 && initramfs.Active():
-		err = initramfs.Run(version)
 	case os.Getpid() == 1:
 		err = guest.Run(version)
 	default:
