@@ -32,8 +32,15 @@ func main() {
 }
 
 func run(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Ctrl-C and SIGTERM cancel the context, so that a command stops
+	// cleanly; the instant ones (shellinit, status…) go without (see
+	// commands.Instant).
+	ctx := context.Background()
+	if !commands.Instant(args) {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	env := &commands.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Getenv: os.Getenv, LookupEnv: os.LookupEnv,

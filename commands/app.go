@@ -130,13 +130,25 @@ func Home(getenv func(string) string) (string, error) {
 	return filepath.Join(home, ".tender"), nil
 }
 
+// verbose reports whether --verbose was given, before the command (global)
+// or after it (commands such as up that take it too). c.Bool alone would
+// read only the command's own, unset flag.
+func verbose(c *cli.Context) bool {
+	for _, x := range c.Lineage() {
+		if x.Bool("verbose") {
+			return true
+		}
+	}
+	return false
+}
+
 // store builds the machine store for this invocation.
 func (env *Env) store(c *cli.Context) (*machine.Store, error) {
 	home, err := Home(env.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	st := env.NewStore(home, c.Bool("verbose"), env.Stderr)
+	st := env.NewStore(home, verbose(c), env.Stderr)
 	if st.Download == nil {
 		st.Download = env.downloader()
 	}

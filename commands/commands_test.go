@@ -35,6 +35,7 @@ type harness struct {
 	driver   *stubDriver
 	env      map[string]string
 	download func(ctx context.Context, url, cacheDir string) (string, error)
+	verbose  bool // what the last store was built with
 }
 
 func newHarness(t *testing.T) *harness {
@@ -45,6 +46,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) store(home string, verbose bool, stderr io.Writer) *machine.Store {
+	h.verbose = verbose
 	return &machine.Store{
 		Home: home, Progress: stderr,
 		Drivers:   func(config.Settings) (vm.Driver, error) { return h.driver, nil },
@@ -295,5 +297,27 @@ func TestDockerContextFollowsTheMachine(t *testing.T) {
 	}
 	if dockerContextName("default") != "tender" || dockerContextName("dev") != "tender-dev" {
 		t.Error("context names")
+	}
+}
+
+// --verbose works before the command (global) and after `up`.
+func TestUpVerbose(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"up"}, false},
+		{[]string{"--verbose", "up"}, true},
+		{[]string{"up", "--verbose"}, true},
+		{[]string{"up", "-v", "dev"}, true},
+	} {
+		h := newHarness(t)
+		_, stderr, err := h.run(tc.args...)
+		if err == nil || !strings.Contains(err.Error()+stderr, "does not exist") {
+			t.Errorf("%q: want the does-not-exist error, got %v %s", tc.args, err, stderr)
+		}
+		if h.verbose != tc.want {
+			t.Errorf("%q: verbose = %v, want %v", tc.args, h.verbose, tc.want)
+		}
 	}
 }

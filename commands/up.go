@@ -24,7 +24,10 @@ variables; --activate makes it docker's current context.
    tender up
    tender up --activate
    tender up --dockerport 2376 dev`,
-		Flags: append(machineFlags(), &cli.BoolFlag{Name: "activate", Usage: "make the machine's docker context docker's current context"}),
+		Flags: append(machineFlags(),
+			&cli.BoolFlag{Name: "activate", Usage: "make the machine's docker context docker's current context"},
+			// Also a global flag; here too so that `tender up --verbose` works.
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the boot's phase timings and echo every external command"}),
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				flags, err := flagLayer(c)
@@ -40,7 +43,7 @@ variables; --activate makes it docker's current context.
 				} else {
 					fmt.Fprintf(env.Stderr, "machine %q is running; Docker answered after %.1fs\n", name, res.Took.Seconds())
 				}
-				if c.Bool("verbose") {
+				if verbose(c) {
 					for _, p := range res.Phases {
 						fmt.Fprintf(env.Stderr, "  %-22s %6.2fs\n", p.Name, p.After.Seconds())
 					}

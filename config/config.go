@@ -34,6 +34,7 @@ const (
 	KeySSHPort     = "ssh_port"
 	KeyDockerPort  = "docker_port"
 	KeyShares      = "shares"
+	KeyShareType   = "share_type"
 	KeyDNS         = "dns"
 	KeyArch        = "arch"
 	KeyAccel       = "accel"
@@ -43,7 +44,7 @@ const (
 
 var keys = []string{
 	KeyDriver, KeyCPUs, KeyMemory, KeyDiskSize, KeyISO, KeyISOURL, KeySSHPort,
-	KeyDockerPort, KeyShares, KeyDNS, KeyArch, KeyAccel, KeyVBoxManage, KeyBootTimeout,
+	KeyDockerPort, KeyShares, KeyShareType, KeyDNS, KeyArch, KeyAccel, KeyVBoxManage, KeyBootTimeout,
 }
 
 // Keys returns every YAML key, in the documented order.
@@ -87,6 +88,9 @@ var (
 	Drivers = []string{"auto", "qemu", "virtualbox"}
 	Arches  = []string{"amd64", "arm64"}
 	Accels  = []string{"auto", "kvm", "hvf", "whpx", "tcg"}
+	// ShareTypes: auto is virtiofs where the qemu driver finds virtiofsd,
+	// 9p elsewhere; virtualbox shares are always vboxsf.
+	ShareTypes = []string{"auto", "9p", "virtiofs"}
 )
 
 // Share is a host directory mounted in the guest.
@@ -110,6 +114,7 @@ type Layer struct {
 	SSHPort     *int
 	DockerPort  *int
 	Shares      *[]Share
+	ShareType   *string
 	DNS         *[]string
 	Arch        *string
 	Accel       *string
@@ -157,6 +162,8 @@ func (l Layer) IsSet(key string) bool {
 		return l.DockerPort != nil
 	case KeyShares:
 		return l.Shares != nil
+	case KeyShareType:
+		return l.ShareType != nil
 	case KeyDNS:
 		return l.DNS != nil
 	case KeyArch:
@@ -192,6 +199,7 @@ type Settings struct {
 	SSHPort     int           `json:"ssh_port"`
 	DockerPort  int           `json:"docker_port"` // 0: pick a free port
 	Shares      []Share       `json:"shares"`
+	ShareType   string        `json:"share_type"`
 	DNS         []string      `json:"dns"` // empty: from DHCP
 	Arch        string        `json:"arch"`
 	Accel       string        `json:"accel"`

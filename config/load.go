@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -90,17 +89,30 @@ func ParseYAML(name string, data []byte) (Layer, error) {
 	return l, errors.Join(errs...)
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // syntaxError rewrites yaml.v3's "yaml: line 3: …" as "name:3: …".
 func syntaxError(name string, err error) error {
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		return fmt.Errorf("%s:%s: %s (is this valid YAML?)", name, m[1], m[2])
+	if line, msg, ok := yamlLine(err.Error()); ok {
+		return fmt.Errorf("%s:%s: %s (is this valid YAML?)", name, line, msg)
 	}
 	if msg, ok := strings.CutPrefix(err.Error(), "yaml: "); ok {
 		return fmt.Errorf("%s: %s (is this valid YAML?)", name, msg)
 	}
 	return fmt.Errorf("%s: %w", name, err)
+}
+
+// yamlLine splits a one-line "yaml: line 3: …" into "3" and the rest. (Not
+// a regexp: a package-level one is compiled by package initialisation, which
+// every tender command pays.)
+func yamlLine(s string) (line, msg string, ok bool) {
+	rest, ok := strings.CutPrefix(s, "yaml: line ")
+	if !ok || strings.Contains(rest, "\n") {
+		return "", "", false
+	}
+	line, msg, ok = strings.Cut(rest, ": ")
+	if !ok || line == "" || strings.Trim(line, "0123456789") != "" {
+		return "", "", false
+	}
+	return line, msg, true
 }
 
 func resolveAlias(n *yaml.Node) *yaml.Node {
@@ -136,7 +148,7 @@ func (l *Layer) setNode(name, key string, v *yaml.Node) error {
 		return &FieldError{Where: at(name, v), Field: key, Problem: problem + ", got " + describe(v)}
 	}
 	switch key {
-	case KeyDriver, KeyISO, KeyISOURL, KeyArch, KeyAccel, KeyVBoxManage:
+	case KeyDriver, KeyISO, KeyISOURL, KeyShareType, KeyArch, KeyAccel, KeyVBoxManage:
 		if v.Kind != yaml.ScalarNode {
 			return wrong("must be a string")
 		}

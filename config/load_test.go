@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -99,7 +100,7 @@ func TestParseYAMLErrors(t *testing.T) {
 		{"sshport: 22\n", "config.yaml:1: unknown field `sshport` (did you mean `ssh_port`?)"},
 		{"iso-url: x\n", "config.yaml:1: unknown field `iso-url` (did you mean `iso_url`?)"},
 		{"Memory: 4G\n", "config.yaml:1: unknown field `Memory` (did you mean `memory`?)"},
-		{"colour: blue\n", "config.yaml:1: unknown field `colour` (the fields are driver, cpus, memory, disksize, iso, iso_url, ssh_port, docker_port, shares, dns, arch, accel, vbm, boot_timeout)"},
+		{"colour: blue\n", "config.yaml:1: unknown field `colour` (the fields are driver, cpus, memory, disksize, iso, iso_url, ssh_port, docker_port, shares, share_type, dns, arch, accel, vbm, boot_timeout)"},
 		{"cpus: 2\ncpus: 3\n", "config.yaml:2: field `cpus` is set twice (first on line 1)"},
 
 		// Wrong types.
@@ -178,5 +179,26 @@ func TestLoad(t *testing.T) {
 	// A directory where the file should be is an error, not "missing".
 	if _, err := Load(dir); err == nil || !strings.HasPrefix(err.Error(), "reading settings: ") {
 		t.Errorf("Load(dir) = %v; want a reading error", err)
+	}
+}
+
+// syntaxError used a regexp, ^yaml: line (\d+): (.*)$; these are the cases
+// where that pattern and a plain prefix differ.
+func TestSyntaxError(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"yaml: line 3: did not find expected key", "c.yaml:3: did not find expected key (is this valid YAML?)"},
+		{"yaml: line 12: a: b", "c.yaml:12: a: b (is this valid YAML?)"},
+		{"yaml: line 3: ", "c.yaml:3:  (is this valid YAML?)"},
+		{"yaml: line x: bad", "c.yaml: line x: bad (is this valid YAML?)"},
+		{"yaml: line : bad", "c.yaml: line : bad (is this valid YAML?)"},
+		{"yaml: line 3 bad", "c.yaml: line 3 bad (is this valid YAML?)"},
+		{"yaml: line 3: two\nlines", "c.yaml: line 3: two\nlines (is this valid YAML?)"},
+		{"yaml: control characters are not allowed", "c.yaml: control characters are not allowed (is this valid YAML?)"},
+		{"unexpected EOF", "c.yaml: unexpected EOF"},
+	}
+	for _, tc := range tests {
+		if got := syntaxError("c.yaml", errors.New(tc.in)).Error(); got != tc.want {
+			t.Errorf("syntaxError(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

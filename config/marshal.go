@@ -32,7 +32,7 @@ func (s Settings) Layer() Layer {
 	return Layer{
 		Driver: &s.Driver, CPUs: &s.CPUs, MemoryMiB: &s.MemoryMiB, DiskSizeMiB: &s.DiskSizeMiB,
 		ISO: &s.ISO, ISOURL: &s.ISOURL, SSHPort: &s.SSHPort, DockerPort: &s.DockerPort,
-		Shares: &shares, DNS: &dns, Arch: &s.Arch, Accel: &s.Accel, VBoxManage: &s.VBoxManage,
+		Shares: &shares, ShareType: &s.ShareType, DNS: &dns, Arch: &s.Arch, Accel: &s.Accel, VBoxManage: &s.VBoxManage,
 		BootTimeout: &s.BootTimeout,
 	}
 }
@@ -84,6 +84,8 @@ func (l Layer) node(key string, full bool) *yaml.Node {
 		return strPtr(l.Arch)
 	case KeyAccel:
 		return strPtr(l.Accel)
+	case KeyShareType:
+		return strPtr(l.ShareType)
 	case KeyVBoxManage:
 		return strPtr(l.VBoxManage)
 	case KeyCPUs:

@@ -112,6 +112,7 @@ shares:                   # from default
   - host: /home/ada
     guest: /home/ada
     read_only: false
+share_type: auto          # from default
 dns: [1.1.1.1]            # from config.yaml
 arch: amd64               # from default
 accel: auto               # from default

@@ -22,17 +22,24 @@ func ValidateName(name string) error {
 		return fmt.Errorf("invalid machine name %q: use 1 to %d letters, digits, \"-\", \"_\" or \".\", starting with a letter or digit, without \"..\" (like \"default\" or \"dev-2\")", name, MaxNameLen)
 	}
 	base, _, _ := strings.Cut(strings.ToLower(name), ".")
-	if windowsDevices[base] {
+	if isWindowsDevice(base) {
 		return fmt.Errorf("invalid machine name %q: %q is a device name on Windows, choose another", name, base)
 	}
 	return nil
 }
 
-// windowsDevices cannot be file names on Windows, whatever the extension.
-var windowsDevices = map[string]bool{
-	"con": true, "prn": true, "aux": true, "nul": true,
-	"com1": true, "com2": true, "com3": true, "com4": true, "com5": true, "com6": true, "com7": true, "com8": true, "com9": true,
-	"lpt1": true, "lpt2": true, "lpt3": true, "lpt4": true, "lpt5": true, "lpt6": true, "lpt7": true, "lpt8": true, "lpt9": true,
+// isWindowsDevice says whether base cannot be a file name on Windows,
+// whatever the extension. This package's lookup tables are switches, not map
+// literals: a map literal is built by package initialisation, which every
+// tender command pays, `tender shellinit` in each new shell included.
+func isWindowsDevice(base string) bool {
+	switch base {
+	case "con", "prn", "aux", "nul",
+		"com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9",
+		"lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9":
+		return true
+	}
+	return false
 }
 
 func isAlnum(c byte) bool {

@@ -74,6 +74,8 @@ func (l *Layer) copyKey(key string, from Layer) {
 		l.DockerPort = from.DockerPort
 	case KeyShares:
 		l.Shares = from.Shares
+	case KeyShareType:
+		l.ShareType = from.ShareType
 	case KeyDNS:
 		l.DNS = from.DNS
 	case KeyArch:
@@ -118,6 +120,7 @@ func FillDefaults(l Layer, h Host) Settings {
 		DiskSizeMiB: defaultDiskMiB,
 		ISOURL:      DefaultISOURL,
 		Shares:      DefaultShares(h),
+		ShareType:   "auto",
 		DNS:         []string{},
 		Arch:        h.Arch,
 		Accel:       "auto",
@@ -151,6 +154,7 @@ func FillDefaults(l Layer, h Host) Settings {
 	}
 	set(&s.Arch, l.Arch)
 	set(&s.Accel, l.Accel)
+	set(&s.ShareType, l.ShareType)
 	set(&s.VBoxManage, l.VBoxManage)
 	if l.BootTimeout != nil {
 		s.BootTimeout = *l.BootTimeout
@@ -244,6 +248,7 @@ func Validate(s Settings, h Host) error {
 		v.fail(KeyDockerPort, fmt.Sprintf("must differ from ssh_port (or be 0 to pick a free port), got %d for both", s.DockerPort))
 	}
 	v.shares(s.Shares, h)
+	v.oneOf(KeyShareType, s.ShareType, ShareTypes)
 	for i, ip := range s.DNS {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			v.fail(fmt.Sprintf("%s[%d]", KeyDNS, i), fmt.Sprintf("must be an IP address like \"1.1.1.1\", got %q", ip))
@@ -323,18 +328,29 @@ func (v *validator) url(field, got string) {
 	}
 }
 
-// accelOS says where each accelerator exists.
-var accelOS = map[string]string{"kvm": "linux", "hvf": "darwin", "whpx": "windows"}
+// accelOS says where accelerator accel exists; ok is false for one that
+// exists everywhere (tcg, auto).
+func accelOS(accel string) (os string, ok bool) {
+	switch accel {
+	case "kvm":
+		return "linux", true
+	case "hvf":
+		return "darwin", true
+	case "whpx":
+		return "windows", true
+	}
+	return "", false
+}
 
 func (v *validator) accel(s Settings, h Host) {
 	if !contains(Accels, s.Accel) {
 		v.oneOf(KeyAccel, s.Accel, Accels)
 		return
 	}
-	if os, ok := accelOS[s.Accel]; ok && h.OS != "" && os != h.OS {
+	if os, ok := accelOS(s.Accel); ok && h.OS != "" && os != h.OS {
 		var usable []string
 		for _, a := range Accels {
-			if o, ok := accelOS[a]; !ok || o == h.OS {
+			if o, ok := accelOS(a); !ok || o == h.OS {
 				usable = append(usable, a)
 			}
 		}
@@ -342,7 +358,7 @@ func (v *validator) accel(s Settings, h Host) {
 			strings.Join(usable, ", "), h.OS, s.Accel, os, s.Accel))
 		return
 	}
-	if _, hw := accelOS[s.Accel]; hw && contains(Arches, s.Arch) && h.Arch != "" && s.Arch != h.Arch {
+	if _, hw := accelOS(s.Accel); hw && contains(Arches, s.Arch) && h.Arch != "" && s.Arch != h.Arch {
 		v.fail(KeyAccel, fmt.Sprintf("must be tcg or auto to run an %s guest on an %s host, got %q", s.Arch, h.Arch, s.Accel))
 	}
 }

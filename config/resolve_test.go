@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 	want := Settings{
 		Driver: "auto", CPUs: 2, MemoryMiB: 2048, DiskSizeMiB: 20480,
 		ISOURL: "https://github.com/tenderdev/tender/releases/latest/download/tender.iso",
-		Shares: []Share{{Host: "/home/ada", Guest: "/home/ada"}}, DNS: []string{},
+		Shares: []Share{{Host: "/home/ada", Guest: "/home/ada"}}, ShareType: "auto", DNS: []string{},
 		Arch: "amd64", Accel: "auto", BootTimeout: 5 * time.Minute,
 	}
 	got := Defaults(linux)
@@ -70,6 +70,7 @@ func TestPrecedence(t *testing.T) {
 		KeySSHPort:     {"1", "2", "3", "4"},
 		KeyDockerPort:  {"11", "12", "13", "14"},
 		KeyShares:      {"/a", "/b", "/c", "none"},
+		KeyShareType:   {"9p", "virtiofs", "auto", "9p"},
 		KeyDNS:         {"1.1.1.1", "2.2.2.2", "3.3.3.3", ""},
 		KeyArch:        {"amd64", "arm64", "amd64", "arm64"},
 		KeyAccel:       {"tcg", "kvm", "auto", "tcg"},
@@ -163,7 +164,7 @@ func TestResolve(t *testing.T) {
 	wantOrigins := map[string]string{
 		"driver": "default", "cpus": "flag", "memory": "env TENDER_MEMORY", "disksize": "default",
 		"iso": "env TENDER_ISO", "iso_url": "default", "ssh_port": "machine.yaml", "docker_port": "default",
-		"shares": "config.yaml", "dns": "default", "arch": "default", "accel": "default", "vbm": "default",
+		"shares": "config.yaml", "share_type": "default", "dns": "default", "arch": "default", "accel": "default", "vbm": "default",
 		"boot_timeout": "default",
 	}
 	if !reflect.DeepEqual(s.Origins, wantOrigins) {
@@ -263,6 +264,8 @@ func TestValidate(t *testing.T) {
 			err: "config.yaml:1: field `iso_url` must be an http, https or file URL like \"https://github.com/tenderdev/tender/releases/latest/download/tender.iso\", got \"%zz\""},
 		{name: "bad dns", yaml: "dns:\n  - 1.1.1.1\n  - dns.google\n",
 			err: "config.yaml:3: field `dns[1]` must be an IP address like \"1.1.1.1\", got \"dns.google\""},
+		{name: "bad share type", yaml: "share_type: nfs\n",
+			err: "config.yaml:1: field `share_type` must be one of auto, 9p, virtiofs, got \"nfs\""},
 		{name: "bad arch", yaml: "arch: riscv64\n",
 			err: "config.yaml:1: field `arch` must be one of amd64, arm64, got \"riscv64\""},
 		{name: "bad accel", yaml: "accel: fast\n",

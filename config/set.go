@@ -30,6 +30,8 @@ func (l *Layer) Set(key, value string) error {
 		l.Arch = &value
 	case KeyAccel:
 		l.Accel = &value
+	case KeyShareType:
+		l.ShareType = &value
 	case KeyVBoxManage:
 		l.VBoxManage = &value
 	case KeyCPUs, KeySSHPort, KeyDockerPort:
@@ -222,16 +224,25 @@ func (e *unknownFieldError) Error() string {
 	return msg
 }
 
-// aliases are names people bring from other tools.
-var aliases = map[string]string{
-	"mem":         KeyMemory,
-	"ram":         KeyMemory,
-	"cpu":         KeyCPUs,
-	"disk":        KeyDiskSize,
-	"vboxmanage":  KeyVBoxManage,
-	"timeout":     KeyBootTimeout,
-	"nameservers": KeyDNS,
-	"mounts":      KeyShares,
+// alias is the key meant by a name people bring from other tools.
+func alias(name string) (key string, ok bool) {
+	switch name {
+	case "mem", "ram":
+		return KeyMemory, true
+	case "cpu":
+		return KeyCPUs, true
+	case "disk":
+		return KeyDiskSize, true
+	case "vboxmanage":
+		return KeyVBoxManage, true
+	case "timeout":
+		return KeyBootTimeout, true
+	case "nameservers":
+		return KeyDNS, true
+	case "mounts":
+		return KeyShares, true
+	}
+	return "", false
 }
 
 // suggest returns the candidate nearest to key, or "" if none is close.
@@ -240,7 +251,7 @@ func suggest(key string, candidates []string) string {
 		return strings.ToLower(strings.NewReplacer("-", "", "_", "", ".", "").Replace(s))
 	}
 	k := norm(key)
-	if a, ok := aliases[k]; ok && contains(candidates, a) {
+	if a, ok := alias(k); ok && contains(candidates, a) {
 		return a
 	}
 	best, bestDist := "", 3 // at most two edits away

@@ -19,23 +19,24 @@ var (
 // arithmetic on the result cannot overflow.
 const maxParsedMiB = 1 << 50
 
-// unitMiB maps a lower-cased unit to its size in MiB, as a fraction. Every
+// unitMiB is the size in MiB of a lower-cased unit, as a fraction. Every
 // unit is binary, as in boot2docker and Docker: "2G", "2GB" and "2GiB" are all
-// 2048 MiB. A bare number is MiB, as in boot2docker's `-m 2048`.
-var unitMiB = map[string]*big.Rat{
-	"":    big.NewRat(1, 1),
-	"k":   big.NewRat(1, 1024),
-	"kb":  big.NewRat(1, 1024),
-	"kib": big.NewRat(1, 1024),
-	"m":   big.NewRat(1, 1),
-	"mb":  big.NewRat(1, 1),
-	"mib": big.NewRat(1, 1),
-	"g":   big.NewRat(1024, 1),
-	"gb":  big.NewRat(1024, 1),
-	"gib": big.NewRat(1024, 1),
-	"t":   big.NewRat(1024*1024, 1),
-	"tb":  big.NewRat(1024*1024, 1),
-	"tib": big.NewRat(1024*1024, 1),
+// 2048 MiB. A bare number is MiB, as in boot2docker's `-m 2048`. (A switch,
+// not a map: see isWindowsDevice.)
+func unitMiB(unit string) (*big.Rat, bool) {
+	switch unit {
+	case "":
+		return big.NewRat(1, 1), true
+	case "k", "kb", "kib":
+		return big.NewRat(1, 1024), true
+	case "m", "mb", "mib":
+		return big.NewRat(1, 1), true
+	case "g", "gb", "gib":
+		return big.NewRat(1024, 1), true
+	case "t", "tb", "tib":
+		return big.NewRat(1024*1024, 1), true
+	}
+	return nil, false
 }
 
 // ParseSize parses a size for the memory and disksize settings and returns it
@@ -78,7 +79,7 @@ func parseSize(s string) (int, error) {
 	if digits == 0 || strings.Count(num, ".") > 1 {
 		return 0, errNotSize
 	}
-	mul, ok := unitMiB[unit]
+	mul, ok := unitMiB(unit)
 	if !ok {
 		return 0, errNotSize
 	}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 )
 
 // Context is one docker context with a TLS endpoint.
@@ -43,8 +44,11 @@ func Dir(getenv func(string) string) (string, error) {
 	return filepath.Join(home, ".docker"), nil
 }
 
-// The docker CLI's rule for context names.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$`)
+// The docker CLI's rule for context names; compiled on first use, not by
+// package initialisation, which every tender command pays.
+var validName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$`)
+})
 
 // id is the directory name docker gives a context: the hex sha256 of its name.
 func id(name string) string {
@@ -73,7 +77,7 @@ type endpoint struct {
 
 // Write creates or replaces context c in the store under dir.
 func Write(dir string, c Context) error {
-	if !validName.MatchString(c.Name) {
+	if !validName().MatchString(c.Name) {
 		return fmt.Errorf("%q is not a valid docker context name", c.Name)
 	}
 	data, err := json.Marshal(meta{

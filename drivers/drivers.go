@@ -32,6 +32,7 @@ func Factory(verbose bool, log io.Writer) machine.DriverFactory {
 				return nil, err
 			}
 			d.Accel = accel
+			d.Shares = s.ShareType
 			return d, nil
 		case "virtualbox":
 			return virtualbox.New(run, s.VBoxManage), nil

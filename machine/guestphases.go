@@ -6,12 +6,17 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 )
 
 // guestPhaseRE matches the agent's "tender-agent: phase NAME SECONDS" lines
-// (agent/guest), SECONDS being the guest's uptime.
-var guestPhaseRE = regexp.MustCompile(`tender-agent: phase (\S+) ([0-9]+(?:\.[0-9]+)?)`)
+// (agent/guest), SECONDS being the guest's uptime. Compiled on first use,
+// as are this package's other regexps: package initialisation runs for every
+// tender command, `tender shellinit` in each new shell included.
+var guestPhaseRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`tender-agent: phase (\S+) ([0-9]+(?:\.[0-9]+)?)`)
+})
 
 // parseGuestPhases returns the last boot's phases from a serial log, named
 // "guest NAME" and timed by the guest's uptime (the guest's clock starts
@@ -21,7 +26,7 @@ func parseGuestPhases(r io.Reader) []Phase {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		m := guestPhaseRE.FindStringSubmatch(sc.Text())
+		m := guestPhaseRE().FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -89,8 +90,11 @@ func majorMinor(v string) (major, minor int, ok bool) {
 	return nums[0], nums[1], true
 }
 
-// agentLine is the guest agent's first console line: its version.
-var agentLine = regexp.MustCompile(`tender-agent: stage 1 \(version ([^)\s]+)\)`)
+// agentLine is the guest agent's first console line: its version. Compiled
+// on first use (see guestPhaseRE).
+var agentLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`tender-agent: stage 1 \(version ([^)\s]+)\)`)
+})
 
 // AgentVersion asks the running guest's agent for its version over SSH
 // (`tender-agent version`) and, when that fails, reads the agent's console
@@ -122,7 +126,7 @@ func AgentVersionFromLog(path string) string {
 	if err != nil {
 		return ""
 	}
-	all := agentLine.FindAllSubmatch(data, -1)
+	all := agentLine().FindAllSubmatch(data, -1)
 	if len(all) == 0 {
 		return ""
 	}

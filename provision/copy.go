@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/pkg/sftp"
 )
@@ -27,7 +28,11 @@ type CopyArg struct {
 func (a CopyArg) Remote() bool { return a.Machine != "" }
 
 // machineNameRE is what ParseCopyArg accepts before the colon of NAME:path.
-var machineNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// It is compiled on first use, not by package initialisation, which every
+// tender command pays.
+var machineNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+})
 
 // ParseCopyArg splits NAME:path into the machine and the guest path, like
 // scp: the text before the first colon is a machine name when it contains no
@@ -42,7 +47,7 @@ func ParseCopyArg(arg string) CopyArg {
 // flavours are tested everywhere.
 func parseCopyArg(arg string, windows bool) CopyArg {
 	name, p, ok := strings.Cut(arg, ":")
-	if !ok || !machineNameRE.MatchString(name) {
+	if !ok || !machineNameRE().MatchString(name) {
 		return CopyArg{Path: arg}
 	}
 	if windows && len(name) == 1 {

@@ -424,9 +424,10 @@ main() {
 	link_applets
 	install -m 0755 "$WORK/tender-agent" "$ROOT/usr/sbin/tender-agent"
 	module_order "$ISO_DIR/modules-initramfs.txt" >"$WORK/modules-initramfs"
-	module_order "$ISO_DIR/modules.txt" >"$ROOT/etc/tender/modules"
-	sort -u "$WORK/modules-initramfs" "$ROOT/etc/tender/modules" >"$WORK/modules-all"
-	install_modules "$WORK/modules-all" "$ROOT/usr/lib/modules/$KVER"
+	# Stage 1 loaded the initramfs's modules, and loaded modules stay: the
+	# root carries only the others (a second copy cost ~0.9 MB of ISO).
+	module_order "$ISO_DIR/modules.txt" | grep -vxF -f "$WORK/modules-initramfs" >"$ROOT/etc/tender/modules"
+	install_modules "$ROOT/etc/tender/modules" "$ROOT/usr/lib/modules/$KVER"
 	cp "$KMOD/modules.order" "$KMOD/modules.builtin" "$KMOD/modules.builtin.modinfo" "$ROOT/usr/lib/modules/$KVER/"
 	run_staged depmod /usr/bin/kmod -b "$ROOT" "$KVER"
 	log "root: $(du -sh "$ROOT" | cut -f1)B, $(find "$ROOT" | wc -l) files, $(wc -l <"$ROOT/etc/tender/modules") modules"
@@ -466,9 +467,13 @@ main() {
 	sed "s|@CMDLINE@|$cmdline|" "$ISO_DIR/isolinux.cfg" >"$ISO/isolinux/isolinux.cfg"
 	echo "$VERSION" >"$ISO/tender/VERSION"
 	mkdir -p "$CACHE/iso/$key"
+	# No padding to a whole cylinder (up to 1 MiB) nor mkisofs's 300 KiB tail
+	# (a workaround for Linux read-ahead past the end of old CD drives):
+	# tender boots the image as a CD in QEMU (-cdrom) and VirtualBox (SATA
+	# DVD), which need neither.
 	xorriso -as mkisofs -quiet -o "$CACHE/iso/$key/tender.iso" -V "tender-v$VERSION" -r -J \
 		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
-		-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin "$ISO"
+		-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -partition_cyl_align off -no-pad "$ISO"
 	# Keep the five newest cached ISOs.
 	ls -1dt "$CACHE"/iso/*/ | tail -n +6 | xargs -r rm -rf
 	publish "$CACHE/iso/$key" "$key"

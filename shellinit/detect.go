@@ -5,22 +5,36 @@ import (
 	"strings"
 )
 
-// names maps what a shell is called (a program name without .exe, or a
-// --shell value) to the syntax it takes.
-var names = map[string]Shell{
-	"bash": Bash, "zsh": Zsh, "sh": Sh, "dash": Sh, "ash": Sh, "ksh": Sh, "mksh": Sh, "busybox": Sh,
-	"fish":       Fish,
-	"powershell": PowerShell, "pwsh": PowerShell,
-	"cmd":  Cmd,
-	"tcsh": Tcsh, "csh": Tcsh,
-	"emacs": Emacs,
+// named returns the shell a program or --shell value is called (a program
+// name without .exe: bash, pwsh, dash…). A switch, not a map, so package
+// initialisation builds nothing (see syntaxOf).
+func named(program string) (Shell, bool) {
+	switch program {
+	case "bash":
+		return Bash, true
+	case "zsh":
+		return Zsh, true
+	case "sh", "dash", "ash", "ksh", "mksh", "busybox":
+		return Sh, true
+	case "fish":
+		return Fish, true
+	case "powershell", "pwsh":
+		return PowerShell, true
+	case "cmd":
+		return Cmd, true
+	case "tcsh", "csh":
+		return Tcsh, true
+	case "emacs":
+		return Emacs, true
+	}
+	return "", false
 }
 
 // ParseShell reads a --shell value. It takes the shells' names in any case,
 // a path or a .exe suffix, and the relatives they stand for (pwsh, dash,
 // ksh, csh).
 func ParseShell(name string) (Shell, error) {
-	if sh, ok := names[program(name)]; ok {
+	if sh, ok := named(program(name)); ok {
 		return sh, nil
 	}
 	valid := make([]string, 0, len(Shells()))
@@ -48,12 +62,12 @@ func program(name string) string {
 // given.
 func Detect(getenv func(string) string, goos string, parentProcessName string) Shell {
 	if goos == "windows" {
-		if sh, ok := names[program(parentProcessName)]; ok {
+		if sh, ok := named(program(parentProcessName)); ok {
 			return sh
 		}
 		return PowerShell
 	}
-	if sh, ok := names[program(getenv("SHELL"))]; ok && sh != Cmd && sh != Emacs {
+	if sh, ok := named(program(getenv("SHELL"))); ok && sh != Cmd && sh != Emacs {
 		return sh
 	}
 	return Sh

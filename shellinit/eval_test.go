@@ -140,7 +140,7 @@ func script(t *testing.T, sh Shell, vars Vars, opts Options) string {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	hint := strings.TrimPrefix(lines[len(lines)-1], syntaxes[sh].comment)
+	hint := strings.TrimPrefix(lines[len(lines)-1], commentOf(sh))
 	if !strings.Contains(hint, "TENDER_COMMAND") {
 		t.Fatalf("hint %q does not run the command", hint)
 	}

@@ -87,7 +87,7 @@ type Options struct {
 // Render writes v for shell sh, then a comment saying how to evaluate it.
 // On error it writes nothing.
 func Render(w io.Writer, v Vars, sh Shell, opts Options) error {
-	syn, ok := syntaxes[sh]
+	syn, ok := syntaxOf(sh)
 	if !ok {
 		_, err := ParseShell(string(sh))
 		return err

@@ -72,7 +72,7 @@ func TestQuoting(t *testing.T) {
 			t.Errorf("Render(%s, %q): %v", tc.sh, tc.value, err)
 			continue
 		}
-		if got, _, _ := strings.Cut(buf.String(), "\n"+syntaxes[tc.sh].comment+"Run this"); got != tc.out {
+		if got, _, _ := strings.Cut(buf.String(), "\n"+commentOf(tc.sh)+"Run this"); got != tc.out {
 			t.Errorf("Render(%s, %q) =\n%s\nwant\n%s", tc.sh, tc.value, got, tc.out)
 		}
 	}
@@ -115,6 +115,12 @@ type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
+// commentOf is how shell sh starts a comment.
+func commentOf(sh Shell) string {
+	syn, _ := syntaxOf(sh)
+	return syn.comment
+}
+
 func TestEmptyValueUnsets(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Render(&buf, Vars{{"A", "1"}, {"B", ""}}, Bash, Options{}); err != nil {
@@ -154,7 +160,7 @@ func TestHint(t *testing.T) {
 		if len(lines) != 2 || lines[1] != tc.want {
 			t.Errorf("hint for %s %+v =\n%s\nwant last line\n%s", tc.sh, tc.opts, buf.String(), tc.want)
 		}
-		if want := syntaxes[tc.sh].comment + "Run this command to configure your shell:"; lines[0] != want {
+		if want := commentOf(tc.sh) + "Run this command to configure your shell:"; lines[0] != want {
 			t.Errorf("hint for %s starts %q, want %q", tc.sh, lines[0], want)
 		}
 	}
@@ -229,7 +235,7 @@ func TestParseShell(t *testing.T) {
 		if got, err := ParseShell(string(sh)); err != nil || got != sh {
 			t.Errorf("ParseShell(%q) = %q, %v", sh, got, err)
 		}
-		if _, ok := syntaxes[sh]; !ok {
+		if _, ok := syntaxOf(sh); !ok {
 			t.Errorf("no syntax for %s", sh)
 		}
 	}

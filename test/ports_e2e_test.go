@@ -3,6 +3,7 @@
 package test
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/portwatch"
+	"github.com/tenderdev/tender/vm/qemu"
 )
 
 // TestPortsSharesClock checks on one VM what issue [ports] promises:
@@ -141,6 +143,31 @@ docker run -d --name udp -p %d:5353/udp udpecho >/dev/null`, filepath.Dir(bin), 
 	}
 	t.Log("PASS share read and written both ways, host ownership, symlinks")
 
+	// 5b. The writable share is virtiofs where the host can serve it (share_type
+	// auto: virtiofsd found, tender run as root), the read-only one 9p (QEMU
+	// refuses its writes on the host). A file the host rewrites reads right
+	// within ~1 s (virtiofsd's cache=auto keeps attributes 1 s), and a
+	// program on the share runs (exec maps it).
+	mounts := c.tender("ssh", "--", "cat /proc/mounts")
+	wantType := "9p"
+	if qemu.FindVirtiofsd("") != nil && os.Geteuid() == 0 {
+		wantType = "virtiofs"
+	}
+	if !strings.Contains(mounts, " "+share+" "+wantType+" ") || !strings.Contains(mounts, " "+ro+" 9p ") {
+		t.Errorf("want %s on %s and 9p on %s; /proc/mounts:\n%s", wantType, share, ro, mounts)
+	}
+	took = hostEditSeen(t, c, filepath.Join(share, "from-host.txt"), "rewritten on the host, longer\n")
+	// virtiofsd's cache=auto lets the guest keep attributes 1 s; one more
+	// poll (a cat under TCG takes 0.1–0.3 s) on top.
+	if took > 2*time.Second {
+		t.Errorf("the guest read the host's edit only after %s, want within ~1 s", took.Round(time.Millisecond))
+	}
+	out = docker(fmt.Sprintf(`docker run --rm -v %q:/src busybox sh -c 'cat /src/from-host.txt; cp /bin/busybox /src/echo && /src/echo ran from the share'`, share))
+	if out != "rewritten on the host, longer\nran from the share\n" {
+		t.Errorf("after the host's edit a container read and ran %q", out)
+	}
+	t.Logf("PASS %s share: a host edit read right after %s; a program on the share runs", wantType, took.Round(time.Millisecond))
+
 	// 6. A read-only share refuses writes and still reads.
 	if err := os.WriteFile(filepath.Join(ro, "hello.txt"), []byte("read me\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -199,6 +226,76 @@ docker run -d --name udp -p %d:5353/udp udpecho >/dev/null`, filepath.Dir(bin), 
 	if _, err := os.Stat(filepath.Join(mdir, "ports.json")); err == nil {
 		t.Error("ports.json is still there after down")
 	}
+	waitUntil(t, 5*time.Second, "virtiofsd to exit after down", func() bool { return len(processesWith(mdir)) == 0 })
+
+	// 10. A QEMU killed with -9 takes its virtiofsd along.
+	if wantType == "virtiofs" {
+		c.tender("up")
+		if len(processesWith(filepath.Join(mdir, "virtiofs0.sock"))) == 0 {
+			t.Fatal("no virtiofsd runs for the share")
+		}
+		qpid := atoi(readFile(t, filepath.Join(mdir, "qemu.pid")))
+		if err := syscall.Kill(qpid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		took := waitUntil(t, 5*time.Second, "virtiofsd to exit after QEMU was killed", func() bool { return len(processesWith(mdir)) == 0 })
+		t.Logf("PASS virtiofsd gone %s after kill -9 of QEMU", took.Round(time.Millisecond))
+	}
+}
+
+// hostEditSeen has the guest read path every 50 ms (the first read caches
+// it), rewrites it on the host with content, and returns how long the guest
+// went on reading the old text: one ssh session, so no connection setup is
+// counted.
+func hostEditSeen(t *testing.T, c *cli, path, content string) time.Duration {
+	t.Helper()
+	cmd := exec.Command(c.bin, "ssh", "--", fmt.Sprintf(`cat %[1]q; echo READY; end=$(( $(date +%%s) + 10 )); while [ $(date +%%s) -lt $end ]; do cat %[1]q; sleep 0.05; done`, path))
+	cmd.Env = c.env()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && sc.Text() != "READY" {
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wrote := time.Now()
+	want := strings.TrimSuffix(content, "\n")
+	for sc.Scan() {
+		if sc.Text() == want {
+			return time.Since(wrote)
+		}
+	}
+	t.Fatalf("the guest never read the host's edit of %s", path)
+	return 0
+}
+
+// processesWith lists the live processes (not zombies) whose argv mentions s.
+func processesWith(s string) []int {
+	var pids []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err == nil && strings.Contains(string(b), s) {
+			pids = append(pids, atoi(filepath.Base(d)))
+		}
+	}
+	return pids
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(strings.TrimSpace(s)); return n }

@@ -3,6 +3,9 @@ package shares
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -16,9 +19,10 @@ func Mount(ctx context.Context, shares []userdata.Share, logf func(string, ...an
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
 	m := &Mounter{
-		ModulesFile: "/etc/tender/modules",
-		ModulesDir:  "/lib/modules/" + unix.ByteSliceToString(uts.Release[:]),
-		LoadModule:  loadModule,
+		ModulesFile:   "/etc/tender/modules",
+		ModulesDir:    "/lib/modules/" + unix.ByteSliceToString(uts.Release[:]),
+		LoadModule:    loadModule,
+		VirtioDevices: virtioDevices,
 		Mount: func(source, target, fstype string, readOnly bool, data string) error {
 			flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
 			if readOnly {
@@ -46,6 +50,23 @@ func loadModule(path string) error {
 		return nil
 	}
 	return err
+}
+
+// virtioDevices reads the device id of every virtio device. virtio_pci,
+// loaded at boot, lists them before any driver binds.
+func virtioDevices() []int {
+	paths, _ := filepath.Glob("/sys/bus/virtio/devices/*/device")
+	var ids []int
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if id, err := strconv.ParseInt(strings.TrimSpace(string(b)), 0, 32); err == nil {
+			ids = append(ids, int(id))
+		}
+	}
+	return ids
 }
 
 // lowerPriority nices the calling (locked) thread.

@@ -108,7 +108,7 @@ func TestBadUserdata(t *testing.T) {
 		{"share relative target", good(t, entry{name: SharesFile, data: `[{"type":"9p","tag":"s","target":"../etc"}]`}), `share 0: target must be a clean absolute path`},
 		{"share target climbing", good(t, entry{name: SharesFile, data: `[{"type":"9p","tag":"s","target":"/home/../etc"}]`}), `target must be a clean absolute path`},
 		{"share over root", good(t, entry{name: SharesFile, data: `[{"type":"9p","tag":"s","target":"/"}]`}), `other than "/"`},
-		{"share unknown type", good(t, entry{name: SharesFile, data: `[{"type":"nfs","tag":"s","target":"/x"}]`}), `type must be "9p" or "vboxsf", got "nfs"`},
+		{"share unknown type", good(t, entry{name: SharesFile, data: `[{"type":"nfs","tag":"s","target":"/x"}]`}), `type must be "9p", "virtiofs" or "vboxsf", got "nfs"`},
 		{"share tag with mount options", good(t, entry{name: SharesFile, data: `[{"type":"9p","tag":"s,trans=fd","target":"/x"}]`}), `tag must be`},
 		{"symlink for the CA", good(t, entry{name: CACertFile, typ: tar.TypeSymlink}), "tls/ca.pem must be a regular file"},
 		{"directory for the server key", good(t, entry{name: ServerKeyFile, typ: tar.TypeDir}), "tls/server-key.pem must be a regular file"},

@@ -45,11 +45,20 @@ const (
 // did not ask to be formatted.
 var ErrNoMagic = errors.New("no tender userdata: the first tar entry is not " + fmt.Sprintf("%q", Magic))
 
+// Share types: how the guest mounts a share.
+const (
+	Share9p       = "9p"       // QEMU virtio-9p
+	ShareVirtiofs = "virtiofs" // QEMU vhost-user-fs, served by virtiofsd on the host
+	ShareVboxsf   = "vboxsf"   // VirtualBox shared folder
+)
+
 // Share is a host folder the guest mounts at boot.
 type Share struct {
-	// Type is "9p" (QEMU virtio-9p) or "vboxsf" (VirtualBox shared folder).
+	// Type is Share9p, ShareVirtiofs or ShareVboxsf. For a QEMU share it is
+	// what the host offered at init; the guest follows the host when a
+	// later boot offers the other QEMU type (see package shares).
 	Type string `json:"type"`
-	// Tag is the 9p mount tag or the VirtualBox share name.
+	// Tag is the 9p or virtiofs mount tag, or the VirtualBox share name.
 	Tag string `json:"tag"`
 	// Target is the absolute path in the guest, usually the host path itself.
 	Target   string `json:"target"`
@@ -120,8 +129,8 @@ func validHostname(h string) bool {
 // that cannot carry mount options, and an absolute, clean target that is
 // not the root.
 func (sh Share) validate() error {
-	if sh.Type != "9p" && sh.Type != "vboxsf" {
-		return fmt.Errorf("type must be \"9p\" or \"vboxsf\", got %q", sh.Type)
+	if sh.Type != Share9p && sh.Type != ShareVirtiofs && sh.Type != ShareVboxsf {
+		return fmt.Errorf("type must be %q, %q or %q, got %q", Share9p, ShareVirtiofs, ShareVboxsf, sh.Type)
 	}
 	if sh.Tag == "" || len(sh.Tag) > 64 || !validHostname(sh.Tag) {
 		return fmt.Errorf("tag must be 1 to 64 letters, digits, \"-\", \"_\" or \".\", got %q", sh.Tag)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,13 @@ type Host struct {
 	// QMPPort is the 127.0.0.1 TCP port of the QMP monitor on Windows, where
 	// QEMU has no unix socket chardev. Ignored elsewhere.
 	QMPPort int
+	// Virtiofsd is the virtiofsd found on the host. The driver keeps it only
+	// when the shares are to use it (see ChooseVirtiofs); Cmdline then
+	// exports the writable shares with virtiofs, and Start runs it for each
+	// before QEMU. Nil: every share is 9p.
+	Virtiofsd *Virtiofsd
+	// Root says tender runs as root (see ChooseVirtiofs).
+	Root bool
 }
 
 // Names of the driver's runtime files inside Spec.Dir. Delete removes these
@@ -109,9 +117,11 @@ func escapeOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 // It is pure: it touches no file and starts nothing. An empty s.Arch means
 // the host's arch. An amd64 guest boots the ISO as a CD (ISOLINUX); an arm64
 // guest boots boot, which must be set (see KernelBoot), on the virt machine
-// and reads its root from the ISO as a SCSI CD. Spec.Shares become -virtfs 9p exports (pass none to leave
-// them out); Windows builds of QEMU have no virtfs, so shares are left out
-// there. On unix hosts QEMU daemonizes and serves QMP on DIR/qmp.sock; on
+// and reads its root from the ISO as a SCSI CD. Spec.Shares become
+// vhost-user-fs devices connected to host.Virtiofsd's sockets (guest RAM is
+// then a shared memfd, which virtiofsd maps) or -virtfs 9p exports (see
+// usesVirtiofs); pass none to leave them out. Windows builds of QEMU have no
+// virtfs, so shares are left out there. On unix hosts QEMU daemonizes and serves QMP on DIR/qmp.sock; on
 // Windows it serves QMP on 127.0.0.1:host.QMPPort and the caller starts it
 // detached.
 func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
@@ -173,6 +183,14 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 		"-smp", strconv.Itoa(s.CPUs),
 		"-m", strconv.Itoa(s.MemoryMiB),
 	)
+	if host.GOOS != "windows" && slices.ContainsFunc(s.Shares, func(sh vm.Share) bool { return usesVirtiofs(sh, host) }) {
+		// virtiofsd reads and writes guest memory directly: it must be a
+		// shared mapping it can map too.
+		args = append(args,
+			"-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", s.MemoryMiB),
+			"-numa", "node,memdev=mem",
+		)
+	}
 
 	switch garch {
 	case "x86_64":
@@ -199,6 +217,14 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 
 	if host.GOOS != "windows" {
 		for i, sh := range s.Shares {
+			if usesVirtiofs(sh, host) {
+				args = append(args,
+					"-chardev", fmt.Sprintf("socket,id=vfs%d,path=%s", i, escapeOpt(virtiofsSocket(s.Dir, i))),
+					// A queue of 1024 lets the guest keep many requests in flight.
+					"-device", fmt.Sprintf("vhost-user-fs-pci,chardev=vfs%d,tag=%s,queue-size=1024", i, sh.Tag),
+				)
+				continue
+			}
 			opt := fmt.Sprintf("local,path=%s,mount_tag=%s,security_model=none,id=share%d", escapeOpt(sh.HostPath), sh.Tag, i)
 			if sh.ReadOnly {
 				opt += ",readonly=on"
@@ -291,6 +317,8 @@ func validate(s vm.Spec, host Host) error {
 		}
 	} else if sock := filepath.Join(s.Dir, QMPSocket); len(sock) > maxSocketPath {
 		errs = append(errs, fmt.Errorf("QMP socket path %q is longer than %d bytes (use a shorter TENDER_HOME)", sock, maxSocketPath))
+	} else if sock := virtiofsSocket(s.Dir, len(s.Shares)); host.Virtiofsd != nil && len(s.Shares) > 0 && len(sock) > maxSocketPath {
+		errs = append(errs, fmt.Errorf("virtiofs socket path %q is longer than %d bytes (use a shorter TENDER_HOME)", sock, maxSocketPath))
 	}
 	return errors.Join(errs...)
 }

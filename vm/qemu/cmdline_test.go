@@ -160,6 +160,23 @@ func TestCmdline(t *testing.T) {
 			)),
 		},
 		{
+			name: "virtiofs: shared guest memory, a vhost-user-fs device per writable share, read-only stays 9p",
+			spec: withShares,
+			host: Host{GOOS: "linux", GOARCH: "amd64", Accel: KVM, Virtiofsd: &Virtiofsd{Path: "/usr/libexec/virtiofsd", Rust: true}},
+			want: cat([]string{"qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "2", "-m", "2048",
+				"-object", "memory-backend-memfd,id=mem,size=2048M,share=on", "-numa", "node,memdev=mem"}, unixTail(
+				"-chardev", "socket,id=vfs0,path=/home/u/.tender/machines/default/virtiofs0.sock",
+				"-device", "vhost-user-fs-pci,chardev=vfs0,tag=home,queue-size=1024",
+				"-virtfs", "local,path=/data/a,,b,mount_tag=ab,security_model=none,id=share1,readonly=on",
+			)),
+		},
+		{
+			name: "virtiofsd but no shares: plain memory",
+			spec: testSpec(),
+			host: Host{GOOS: "linux", GOARCH: "amd64", Accel: KVM, Virtiofsd: &Virtiofsd{Path: "/usr/lib/qemu/virtiofsd"}},
+			want: cat([]string{"qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "2", "-m", "2048"}, unixTail()),
+		},
+		{
 			name: "windows whpx: tcp qmp, no daemonize, no virtfs",
 			spec: withShares,
 			host: Host{GOOS: "windows", GOARCH: "amd64", Accel: WHPX, QEMU: `C:\Program Files\qemu\qemu-system-x86_64.exe`, QMPPort: 49152},

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenderdev/tender/iso"
@@ -32,6 +33,12 @@ type Driver struct {
 	// Accel overrides the detected accelerator when set (config key
 	// `accel`); "" or "auto" detects. See ParseAccel.
 	Accel Accel
+	// Shares is the config key share_type: "auto" (or ""), "9p" or
+	// "virtiofs". See ChooseVirtiofs.
+	Shares string
+	// StartDaemon starts a program that outlives tender, logging to logPath,
+	// and returns its pid; nil means runner.StartDetached.
+	StartDaemon func(logPath, name string, args ...string) (int, error)
 }
 
 var (
@@ -60,6 +67,18 @@ func (d *Driver) host(s vm.Spec) (Host, error) {
 	if d.Accel != "" && d.Accel != Auto {
 		h.Accel = d.Accel
 	}
+	if d.Shares == Share9p || len(s.Shares) == 0 {
+		h.Virtiofsd = nil
+		return h, nil
+	}
+	if d.Host == nil {
+		h.Virtiofsd = FindVirtiofsd(h.QEMU)
+	}
+	v, err := ChooseVirtiofs(d.Shares, h.GOOS, h.Virtiofsd, h.Root)
+	if err != nil {
+		return Host{}, err
+	}
+	h.Virtiofsd = v
 	return h, nil
 }
 
@@ -125,7 +144,11 @@ func (e *PortInUseError) Error() string {
 	return msg
 }
 
-var hostfwdFailure = regexp.MustCompile(`Could not set up host forwarding rule '[a-z]+:[^:]*:(\d+)-`)
+// hostfwdFailure is compiled on first use, not by package initialisation,
+// which every tender command pays (`tender shellinit` in each new shell).
+var hostfwdFailure = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`Could not set up host forwarding rule '[a-z]+:[^:]*:(\d+)-`)
+})
 
 // Start boots the machine. On a running machine it does nothing. It removes
 // runtime files left by a QEMU that is gone, then runs QEMU: on unix hosts
@@ -156,7 +179,12 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 	if err != nil {
 		return err
 	}
+	if err := d.startVirtiofsd(ctx, s, host); err != nil {
+		d.stopVirtiofsd(s)
+		return err
+	}
 	if _, err := d.Runner.Run(ctx, argv[0], argv[1:]...); err != nil {
+		d.stopVirtiofsd(s)
 		return startError(s, err)
 	}
 	return nil
@@ -164,7 +192,7 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 
 // startError turns QEMU's port-forwarding failure into a PortInUseError.
 func startError(s vm.Spec, err error) error {
-	m := hostfwdFailure.FindStringSubmatch(err.Error())
+	m := hostfwdFailure().FindStringSubmatch(err.Error())
 	if m == nil {
 		return fmt.Errorf("starting QEMU for %q: %w", s.Name, err)
 	}
@@ -315,6 +343,7 @@ func (d *Driver) removeRuntimeFiles(s vm.Spec) {
 	for _, f := range []string{PidFile, QMPSocket, QMPPortFile, StderrFile, KernelFile, InitrdFile} {
 		os.Remove(filepath.Join(s.Dir, f))
 	}
+	d.stopVirtiofsd(s)
 }
 
 // Delete force-stops a running machine and removes the driver's runtime
@@ -358,8 +387,17 @@ func (d *Driver) hmp(ctx context.Context, s vm.Spec, line string) (string, error
 	return strings.TrimSpace(out), nil
 }
 
-// ShareType implements vm.ShareTyper: shares are virtio-9p exports.
-func (d *Driver) ShareType() string { return "9p" }
+// ShareType implements vm.ShareTyper: "virtiofs" when Start would serve the
+// writable shares with virtiofsd on this host (see ChooseVirtiofs), else
+// "9p". The guest mounts whichever the host offers at each boot, so this
+// only sets its first try.
+func (d *Driver) ShareType() string {
+	h, err := d.host(vm.Spec{Shares: []vm.Share{{}}})
+	if err != nil || h.Virtiofsd == nil {
+		return Share9p
+	}
+	return ShareVirtiofs
+}
 
 // Forward makes 127.0.0.1:hostPort on the host reach guestPort in the guest
 // (HMP hostfwd_add on the user-mode network).

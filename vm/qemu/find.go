@@ -81,5 +81,6 @@ func LocalHost(arch string) (Host, error) {
 		GOARCH: runtime.GOARCH,
 		Accel:  DetectAccel(runtime.GOOS),
 		QEMU:   path,
+		Root:   os.Geteuid() == 0,
 	}, nil
 }

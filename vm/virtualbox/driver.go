@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenderdev/tender/runner"
@@ -172,7 +173,13 @@ func (d *Driver) CreateDisk(ctx context.Context, s vm.Spec, userdata io.Reader, 
 	return nil
 }
 
-var uuidLine = regexp.MustCompile(`(?m)^UUID:\s*([0-9a-fA-F-]+)`)
+// uuidLine is the UUID line of `VBoxManage createvm` output. It is compiled on
+// first use, as are this package's other regexps: package initialisation
+// runs for every tender command, `tender shellinit` in each new shell
+// included.
+var uuidLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^UUID:\s*([0-9a-fA-F-]+)`)
+})
 
 // Create registers the VM: createvm in the machine directory, modifyvm
 // (hardware, NAT on virtio, the serial log, port rules when the ports are
@@ -195,7 +202,7 @@ func (d *Driver) Create(ctx context.Context, s vm.Spec) error {
 		return err
 	}
 	rec := record{VM: name, State: vm.Stopped}
-	if mm := uuidLine.FindStringSubmatch(out); mm != nil {
+	if mm := uuidLine().FindStringSubmatch(out); mm != nil {
 		rec.UUID = mm[1]
 	}
 	steps := [][]string{modifyVMArgs(s)}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Program is VBoxManage's name on PATH (exec.LookPath adds .exe on Windows).
@@ -123,7 +124,9 @@ func (v Version) AtLeast(min Version) bool {
 
 func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
 
-var versionLine = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(\S*)`)
+var versionLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(\S*)`)
+})
 
 // ParseVersion reads `VBoxManage --version`: one line such as
 // "7.0.20r163906" or "6.1.50_Ubuntur161033", possibly after WARNING lines
@@ -131,7 +134,7 @@ var versionLine = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(\S*)`)
 func ParseVersion(out string) (Version, error) {
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimSpace(line)
-		m := versionLine.FindStringSubmatch(line)
+		m := versionLine().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // DefaultHostOnly is the host side of the optional host-only network. It
@@ -16,16 +17,9 @@ import (
 // other tools' vboxnet0.
 const DefaultHostOnly = "192.168.59.1/24"
 
-// allowedHostOnly is VirtualBox's default allowed host-only range.
-var allowedHostOnly = mustCIDR("192.168.56.0/21")
-
-func mustCIDR(s string) *net.IPNet {
-	_, n, err := net.ParseCIDR(s)
-	if err != nil {
-		panic(err)
-	}
-	return n
-}
+// allowedHostOnly is VirtualBox's default allowed host-only range,
+// 192.168.56.0/21. A literal, not parsed by package initialisation.
+var allowedHostOnly = &net.IPNet{IP: net.IP{192, 168, 56, 0}, Mask: net.IPMask{255, 255, 248, 0}}
 
 // HostOnlyNet is a host-only network: the host's address on it and the DHCP
 // server that gives the guest its address.
@@ -119,7 +113,9 @@ func chooseHostOnly(ifs []HostOnlyIf, servers []DHCPServer, n HostOnlyNet) (name
 	return "", true, nil
 }
 
-var createdIf = regexp.MustCompile(`Interface '([^']+)' was successfully created`)
+var createdIf = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`Interface '([^']+)' was successfully created`)
+})
 
 // ensureHostOnly returns the host-only interface for n, creating it (with
 // its address and DHCP server) when no matching one exists.
@@ -148,7 +144,7 @@ func (d *Driver) ensureHostOnly(ctx context.Context, m *manage, n HostOnlyNet) (
 	if err != nil {
 		return "", err
 	}
-	mm := createdIf.FindStringSubmatch(out)
+	mm := createdIf().FindStringSubmatch(out)
 	if mm == nil {
 		return "", fmt.Errorf("VBoxManage hostonlyif create did not name the new interface: %q", strings.TrimSpace(out))
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tenderdev/tender/vm"
 )
@@ -147,7 +148,9 @@ type VMEntry struct {
 	UUID string
 }
 
-var vmListLine = regexp.MustCompile(`^"(.*)" \{([0-9a-fA-F-]+)\}$`)
+var vmListLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^"(.*)" \{([0-9a-fA-F-]+)\}$`)
+})
 
 // ParseVMList reads `list vms`: `"name" {uuid}` per line. A VM whose
 // settings cannot be read shows as "<inaccessible>" and is kept.
@@ -158,7 +161,7 @@ func ParseVMList(out string) ([]VMEntry, error) {
 		if line == "" {
 			continue
 		}
-		m := vmListLine.FindStringSubmatch(line)
+		m := vmListLine().FindStringSubmatch(line)
 		if m == nil {
 			return nil, fmt.Errorf("list vms: unexpected line %q", line)
 		}
