@@ -264,3 +264,19 @@ func TestMkfsArgs(t *testing.T) {
 		t.Errorf("randomUUID = %q", u)
 	}
 }
+
+func TestNoDMAReserve(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"256\t256\t32\t0\t0\n", "0 256 32 0 0", true},
+		{"0 256 32 0 0\n", "", false},
+		{"", "", false},
+	} {
+		got, ok := noDMAReserve(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("noDMAReserve(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
