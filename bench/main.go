@@ -166,19 +166,73 @@ func run() error {
 	res["share_read_ratio"] = round(readRatio, 2)
 	res["share_meta_ratio"] = round(metaRatio, 2)
 
+	if err := benchARM64(res); err != nil {
+		return err
+	}
 	return report(res)
 }
 
+// benchARM64 adds the arm64 image's size, floor and boot ratio ([arm64]),
+// measured the same way as amd64's, when out/tender-arm64.iso is there
+// (`make iso-arm64`). On an amd64 host the guest runs under TCG.
+func benchARM64(res Results) error {
+	iso := filepath.Join(repo, "out", "tender-arm64.iso")
+	st, err := os.Stat(iso)
+	if err != nil {
+		step("arm64: skipped, %s is missing (make iso-arm64)", iso)
+		return nil
+	}
+	if _, err := tender("poweroff"); err != nil {
+		return err
+	}
+	res["arm64_iso_bytes"] = st.Size()
+	step("arm64: bare-kernel floor (%d runs)", runs)
+	floor, err := bootFloorArch("arm64", iso)
+	if err != nil {
+		return err
+	}
+	res["arm64_boot_floor_s"] = round(floor, 2)
+	step("arm64: init + first up")
+	if _, err := tender("init", "--arch", "arm64", "--iso", iso, "--memory", strconv.Itoa(memoryMiB), "--disksize", "8GiB", "arm64"); err != nil {
+		return err
+	}
+	defer tender("delete", "-f", "arm64") //nolint:errcheck // best effort
+	if _, err := tender("up", "arm64"); err != nil {
+		return err
+	}
+	step("arm64: up on a stopped machine (%d runs)", runs)
+	var ups []float64
+	for i := 0; i < runs; i++ {
+		if _, err := tender("down", "arm64"); err != nil {
+			return err
+		}
+		start := time.Now()
+		if _, err := tender("up", "arm64"); err != nil {
+			return err
+		}
+		ups = append(ups, time.Since(start).Seconds())
+	}
+	res["arm64_up_ready_s"] = round(median(ups), 2)
+	res["arm64_boot_ratio"] = round(median(ups)/floor, 2)
+	return nil
+}
+
 // bootFloor runs scripts/bench-floor.sh with the QEMU flags tender uses.
-func bootFloor(iso string) (float64, error) {
+func bootFloor(iso string) (float64, error) { return bootFloorArch("amd64", iso) }
+
+// bootFloorArch is bootFloor for a guest architecture, amd64 or arm64.
+func bootFloorArch(arch, iso string) (float64, error) {
 	smp := "2"
-	accel := "tcg,thread=single"
-	if _, err := os.Stat("/dev/kvm"); err == nil {
+	machine, accel := "q35", "tcg,thread=single"
+	if arch == "arm64" {
+		machine = "virt"
+	}
+	if _, err := os.Stat("/dev/kvm"); err == nil && (arch == "arm64") == (runtime.GOARCH == "arm64") {
 		accel = "kvm"
 	}
-	flags := fmt.Sprintf("-machine q35 -accel %s -cpu max -smp %s -m %d -display none -no-reboot -nodefaults", accel, smp, memoryMiB)
+	flags := fmt.Sprintf("-machine %s -accel %s -cpu max -smp %s -m %d -display none -no-reboot -nodefaults", machine, accel, smp, memoryMiB)
 	cmd := exec.Command(filepath.Join(repo, "scripts", "bench-floor.sh"), iso)
-	cmd.Env = append(os.Environ(), "TENDER_BENCH_QEMU="+flags, fmt.Sprintf("TENDER_BENCH_RUNS=%d", runs))
+	cmd.Env = append(os.Environ(), "TENDER_BENCH_QEMU="+flags, fmt.Sprintf("TENDER_BENCH_RUNS=%d", runs), "TENDER_BENCH_ARCH="+arch)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

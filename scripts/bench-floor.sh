@@ -10,12 +10,21 @@
 #       also boots the ISO itself and times QEMU's start to the first serial
 #       line matching REGEX, e.g. 'tender-agent: phase switch-root'.
 #
-# TENDER_BENCH_QEMU overrides the shared QEMU flags. Run one benchmark at a
-# time: QEMU under TCG competes for the CPUs with everything else.
+# TENDER_BENCH_QEMU overrides the shared QEMU flags. TENDER_BENCH_ARCH=arm64
+# measures an arm64 image (out/tender-arm64.iso) the way tender boots it:
+# qemu-system-aarch64 with the image's /boot/vmlinuz and /boot/cmdline, and
+# Debian's arm64 busybox-static (fetched with the arm64 build's apt
+# directory). Run one benchmark at a time: QEMU under TCG competes for the
+# CPUs with everything else.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-ISO=${1:-$REPO/out/tender.iso}
+ARCH=${TENDER_BENCH_ARCH:-amd64}
+case $ARCH in
+amd64) QEMU=qemu-system-x86_64 ISO=${1:-$REPO/out/tender.iso} ;;
+arm64) QEMU=qemu-system-aarch64 ISO=${1:-$REPO/out/tender-arm64.iso} ;;
+*) echo "bench-floor: TENDER_BENCH_ARCH must be amd64 or arm64, got $ARCH" >&2; exit 1 ;;
+esac
 RUNS=${TENDER_BENCH_RUNS:-3}
 read -ra QEMU_FLAGS <<<"${TENDER_BENCH_QEMU:--accel tcg -m 1024 -smp 2 -display none -no-reboot -nodefaults}"
 TIMEOUT=${TENDER_BENCH_TIMEOUT:-300}
@@ -24,12 +33,14 @@ log() { printf 'bench-floor: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [ -f "$ISO" ] || die "$ISO not found (run \`make iso\`)"
-for t in qemu-system-x86_64 xorriso cpio gzip readelf; do
+for t in "$QEMU" xorriso cpio gzip readelf; do
 	command -v "$t" >/dev/null || die "$t is missing: run scripts/deps.sh"
 done
-BUSYBOX=$(command -v busybox || true)
-[ -n "$BUSYBOX" ] && ! readelf -l "$(readlink -f "$BUSYBOX")" 2>/dev/null | grep -q INTERP ||
-	die "a static busybox is needed (apt-get install busybox-static)"
+if [ "$ARCH" = amd64 ]; then
+	BUSYBOX=$(command -v busybox || true)
+	[ -n "$BUSYBOX" ] && ! readelf -l "$(readlink -f "$BUSYBOX")" 2>/dev/null | grep -q INTERP ||
+		die "a static busybox is needed (apt-get install busybox-static)"
+fi
 
 WORK=$(mktemp -d)
 QPID=
@@ -41,10 +52,24 @@ trap cleanup EXIT
 
 # The ISO's kernel and command line, so the floor is the same kernel booted
 # the same way (less ISOLINUX and the initramfs work).
-xorriso -osirrox on -indev "$ISO" -extract /boot/vmlinuz "$WORK/vmlinuz" \
-	-extract /isolinux/isolinux.cfg "$WORK/isolinux.cfg" >/dev/null 2>&1 ||
-	die "cannot extract the kernel from $ISO"
-CMDLINE=$(sed -n 's/^[[:space:]]*APPEND[[:space:]]*//p' "$WORK/isolinux.cfg" | head -1)
+if [ "$ARCH" = amd64 ]; then
+	xorriso -osirrox on -indev "$ISO" -extract /boot/vmlinuz "$WORK/vmlinuz" \
+		-extract /isolinux/isolinux.cfg "$WORK/isolinux.cfg" >/dev/null 2>&1 ||
+		die "cannot extract the kernel from $ISO"
+	CMDLINE=$(sed -n 's/^[[:space:]]*APPEND[[:space:]]*//p' "$WORK/isolinux.cfg" | head -1)
+else
+	xorriso -osirrox on -indev "$ISO" -extract /boot/vmlinuz "$WORK/vmlinuz" \
+		-extract /boot/cmdline "$WORK/cmdline" >/dev/null 2>&1 ||
+		die "cannot extract the kernel from $ISO (is it tender-arm64.iso?)"
+	CMDLINE=$(cat "$WORK/cmdline")
+	APT=${TENDER_BUILD_CACHE:-/var/cache/tender-build}/arm64/apt
+	[ -f "$APT/etc/apt/sources.list" ] || die "$APT is missing (run make iso-arm64)"
+	(cd "$WORK" && apt-get -o "Dir=$APT" -o "Dir::State::status=$APT/var/lib/dpkg/status" -o Debug::NoLocking=1 \
+		-o APT::Architecture=arm64 -o APT::Architectures=arm64 -qq download busybox-static >/dev/null) ||
+		die "cannot fetch Debian's arm64 busybox-static"
+	dpkg-deb -x "$WORK"/busybox-static_*_arm64.deb "$WORK/deb"
+	BUSYBOX=$WORK/deb/usr/bin/busybox
+fi
 
 mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/dev"
 cp "$BUSYBOX" "$WORK/initramfs/bin/busybox"
@@ -59,7 +84,7 @@ boot_time() { # boot_time REGEX QEMU-ARGS...
 	shift
 	: >"$log"
 	start=$(date +%s.%N)
-	qemu-system-x86_64 "${QEMU_FLAGS[@]}" -serial "file:$log" "$@" 2>>"$WORK/qemu.err" &
+	"$QEMU" "${QEMU_FLAGS[@]}" -serial "file:$log" "$@" 2>>"$WORK/qemu.err" &
 	QPID=$!
 	while kill -0 "$QPID" 2>/dev/null; do
 		if [ -n "$until" ] && grep -qaE "$until" "$log"; then
