@@ -108,8 +108,9 @@ func FindVirtiofsd(qemu string) *Virtiofsd {
 		if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 			continue
 		}
-		out, _ := exec.Command(p, "--help").CombinedOutput()
-		return &Virtiofsd{Path: p, Rust: IsRustVirtiofsd(string(out))}
+		// Either may print its usage on stdout or stderr, and exit non-zero.
+		stdout, stderr, _ := runner.Exec{Timeout: 5 * time.Second}.RunCall(context.Background(), runner.Call{}, p, "--help")
+		return &Virtiofsd{Path: p, Rust: IsRustVirtiofsd(stdout + stderr)}
 	}
 	return nil
 }
