@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"runtime"
 
 	"github.com/urfave/cli/v2"
@@ -27,11 +28,18 @@ for your shell, to be evaluated:
 The shell is detected from $SHELL (on Windows it defaults to PowerShell);
 --shell chooses it: ` + shellNames() + `.
 It reads local state only and starts no program, so it is instant in a shell
-profile. If the machine is not running it prints nothing and fails.`,
+profile. If the machine is not running it prints nothing and fails.
+
+--unix points DOCKER_HOST at the machine's unix socket instead
+(~/.tender/machines/NAME/docker.sock, served by the host agent over TLS with the
+machine's client certificate), for tools that speak only to a socket
+(Testcontainers, SDKs); DOCKER_CERT_PATH and DOCKER_TLS_VERIFY are unset. Not on
+Windows.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "shell", Usage: "the shell to print for"},
 			&cli.BoolFlag{Name: "unset", Aliases: []string{"u"}, Usage: "print commands that unset the variables"},
 			&cli.BoolFlag{Name: "no-proxy", Usage: "add 127.0.0.1 to NO_PROXY (once)"},
+			&cli.BoolFlag{Name: "unix", Usage: "DOCKER_HOST=unix://…/docker.sock, the host agent's socket, instead of TCP with TLS"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := machineName(c)
@@ -66,7 +74,18 @@ profile. If the machine is not running it prints nothing and fails.`,
 				return notRunning(name, state)
 			}
 			vars := shellinit.DockerVars(m.Runtime.DockerPort, m.CertPath(), name)
-			if env.Getenv("DOCKER_HOST") == m.DockerHost() && env.Getenv("DOCKER_CERT_PATH") == m.CertPath() {
+			host, certs := m.DockerHost(), m.CertPath()
+			if c.Bool("unix") {
+				if runtime.GOOS == "windows" {
+					return fmt.Errorf("--unix: the docker.sock forward is not available on Windows; use the TCP address (tender shellinit)")
+				}
+				vars = shellinit.SocketVars(m.SocketPath(), name)
+				host, certs = "unix://"+m.SocketPath(), ""
+				if _, err := os.Stat(m.SocketPath()); err != nil {
+					fmt.Fprintf(env.Stderr, "tender: %s is not there: the host agent serves it (`tender up%s` restarts a host agent that died; see hostagent.log)\n", m.SocketPath(), upArg(name))
+				}
+			}
+			if env.Getenv("DOCKER_HOST") == host && env.Getenv("DOCKER_CERT_PATH") == certs {
 				fmt.Fprintf(env.Stderr, "tender: your shell is already set for machine %q\n", name)
 			}
 			// Render to a buffer so a failure prints nothing half-done.
@@ -96,4 +115,12 @@ func shellNames() string {
 		b.WriteString(string(s))
 	}
 	return b.String()
+}
+
+// upArg is the NAME argument of `tender up` for a machine, none for default.
+func upArg(name string) string {
+	if name == "default" {
+		return ""
+	}
+	return " " + name
 }

@@ -29,4 +29,5 @@ const (
 	HostAgentLog     = "hostagent.log"
 	HostAgentPID     = "hostagent.pid"
 	PortsFile        = "ports.json" // the host agent's forwards, for `tender ports`
+	DockerSocket     = "docker.sock" // the host agent's unix socket to the guest's Docker
 )

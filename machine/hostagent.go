@@ -2,12 +2,15 @@ package machine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -103,11 +106,33 @@ func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) e
 		PortsFile: filepath.Join(m.Dir, PortsFile),
 		Logf:      logger.Printf,
 	}
+	if runtime.GOOS != "windows" {
+		go func() {
+			if err := hostagent.ServeSocket(ctx, m.SocketPath(), m.dialDocker, logger.Printf); err != nil {
+				logger.Printf("docker.sock: %v", err)
+			}
+		}()
+	}
 	err = a.Run(ctx)
 	if readPID(pidFile) == os.Getpid() {
 		os.Remove(pidFile)
 	}
 	return err
+}
+
+// SocketPath is the machine's docker.sock, which the host agent serves.
+func (m *Machine) SocketPath() string { return filepath.Join(m.Dir, DockerSocket) }
+
+// dialDocker opens a TLS connection to the guest's Docker with the
+// machine's client certificate, checking that the guest serves this
+// machine's server certificate (as pingDocker does).
+func (m *Machine) dialDocker(ctx context.Context) (net.Conn, error) {
+	conf, err := m.dockerTLS()
+	if err != nil {
+		return nil, err
+	}
+	d := tls.Dialer{Config: conf, NetDialer: &net.Dialer{Timeout: 10 * time.Second}}
+	return d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(m.Runtime.DockerPort)))
 }
 
 // specForwarder binds a driver's Forwarder to one machine.

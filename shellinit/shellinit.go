@@ -59,6 +59,17 @@ func DockerVars(dockerPort int, certPath, machine string) Vars {
 	}
 }
 
+// SocketVars are DockerVars for the host agent's unix socket: no TLS
+// variables (empty values are written as unsets).
+func SocketVars(socket, machine string) Vars {
+	return Vars{
+		{"DOCKER_HOST", "unix://" + socket},
+		{"DOCKER_CERT_PATH", ""},
+		{"DOCKER_TLS_VERIFY", ""},
+		{"TENDER_MACHINE_NAME", machine},
+	}
+}
+
 // Options change what Render writes.
 type Options struct {
 	// Unset writes lines that unset the variables instead of setting them.

@@ -297,3 +297,22 @@ func TestAddRemoveNoProxy(t *testing.T) {
 		}
 	}
 }
+
+// --unix: DOCKER_HOST names the socket and the TLS variables are unset, so
+// a shell that had them from a plain shellinit drops them.
+func TestSocketVars(t *testing.T) {
+	var out strings.Builder
+	if err := Render(&out, SocketVars("/home/ada/.tender/machines/default/docker.sock", "default"), "bash", Options{Machine: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"export DOCKER_HOST='unix:///home/ada/.tender/machines/default/docker.sock'",
+		"unset DOCKER_CERT_PATH",
+		"unset DOCKER_TLS_VERIFY",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tenderBin builds the tender CLI once for the suite.
@@ -105,6 +106,22 @@ docker run --name greeter busybox echo "hello world"`)
 	// 3. docker ps -a lists the container.
 	if out := c.bash(`eval "$(tender shellinit)"; docker ps -a --format '{{.Names}}'`); !strings.Contains(out, "greeter") {
 		t.Fatalf("docker ps -a = %q, want it to list greeter", out)
+	}
+
+	// 3b. The host agent's docker.sock ([dist]): shellinit --unix points
+	// DOCKER_HOST at it, with no TLS variables, and an attached container's
+	// stdin (ended by a half-close) goes through.
+	sock := filepath.Join(c.home, "machines", "default", "docker.sock")
+	waitFile(t, sock, 30*time.Second)
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("docker.sock: %v %v, want a 0600 socket", fi, err)
+	}
+	out = c.bash(`eval "$(tender shellinit --unix)"
+test -z "${DOCKER_CERT_PATH:-}${DOCKER_TLS_VERIFY:-}" || echo "TLS variables still set"
+echo "$DOCKER_HOST"
+echo through the socket | docker run -i --rm busybox cat`)
+	if want := "unix://" + sock + "\nthrough the socket\n"; out != want {
+		t.Fatalf("docker over shellinit --unix printed %q, want %q", out, want)
 	}
 
 	// 4. status and ssh.
