@@ -28,6 +28,6 @@ const (
 	SerialLog        = "serial.log"
 	HostAgentLog     = "hostagent.log"
 	HostAgentPID     = "hostagent.pid"
-	PortsFile        = "ports.json" // the host agent's forwards, for `tender ports`
+	PortsFile        = "ports.json"  // the host agent's forwards, for `tender ports`
 	DockerSocket     = "docker.sock" // the host agent's unix socket to the guest's Docker
 )
