@@ -8,11 +8,9 @@ import (
 	"net"
 	"os"
 	"sync"
-)
 
-// MaxSocketPath is the longest unix socket path every host accepts
-// (sun_path is 104 bytes on macOS, 108 on Linux, both NUL-terminated).
-const MaxSocketPath = 103
+	"github.com/tenderdev/tender/vm"
+)
 
 // ServeSocket listens on the unix socket at path (mode 0600; a stale file
 // from a killed agent is replaced) and joins every connection to one that
@@ -22,8 +20,8 @@ const MaxSocketPath = 103
 // with the machine's client certificate, so the socket gives exactly what
 // the certificate gives, to whoever may open the file: the user.
 func ServeSocket(ctx context.Context, path string, dial func(context.Context) (net.Conn, error), logf func(string, ...any)) error {
-	if len(path) > MaxSocketPath {
-		return fmt.Errorf("%s is longer than the %d bytes a unix socket path may have (set TENDER_HOME to a shorter directory)", path, MaxSocketPath)
+	if len(path) > vm.MaxSocketPath {
+		return fmt.Errorf("%s is longer than the %d bytes a unix socket path may have (set TENDER_HOME to a shorter directory)", path, vm.MaxSocketPath)
 	}
 	if err := removeStaleSocket(path); err != nil {
 		return err

@@ -26,6 +26,11 @@ SQUASHFS_COMP=${TENDER_SQUASHFS_COMP:-xz}
 SQUASHFS_OPTS=${TENDER_SQUASHFS_OPTS:--Xbcj x86 -Xdict-size 100%}
 INITRD_COMP=${TENDER_INITRD_COMP:-zstd}
 IPTABLES=${TENDER_IPTABLES:-nft}
+# What build-iso-arm64.sh changes, besides the functions marked "arch hook".
+ISO_NAME=tender.iso
+AGENT_GOARCH=amd64
+ARCH_LABEL=
+TOOLS=(apt-get dpkg-deb readelf mksquashfs xorriso cpio xz zstd gzip go)
 VERSION=$(tr -d ' \n' <"$REPO/VERSION")
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)}
@@ -58,11 +63,11 @@ cache_key() {
 # publish copies a finished ISO into out/ with its checksum and key.
 publish() { # publish DIR KEY
 	mkdir -p "$OUT"
-	cp "$1/tender.iso" "$OUT/tender.iso.tmp"
-	mv "$OUT/tender.iso.tmp" "$OUT/tender.iso"
-	(cd "$OUT" && sha256sum tender.iso >tender.iso.sha256)
-	echo "$2" >"$OUT/.tender.iso.key"
-	log "out/tender.iso: $(du -h --apparent-size "$OUT/tender.iso" | cut -f1)B ($(stat -c %s "$OUT/tender.iso") bytes), volume tender-v$VERSION"
+	cp "$1/$ISO_NAME" "$OUT/$ISO_NAME.tmp"
+	mv "$OUT/$ISO_NAME.tmp" "$OUT/$ISO_NAME"
+	(cd "$OUT" && sha256sum "$ISO_NAME" >"$ISO_NAME.sha256")
+	echo "$2" >"$OUT/.$ISO_NAME.key"
+	log "out/$ISO_NAME: $(du -h --apparent-size "$OUT/$ISO_NAME" | cut -f1)B ($(stat -c %s "$OUT/$ISO_NAME") bytes), volume tender-v$VERSION"
 }
 
 # --- apt: resolve and download the package list ------------------------------
@@ -351,21 +356,54 @@ install_modules() { # install_modules ORDERFILE MODULESDIR
 	done <"$1"
 }
 
+# --- arch hooks: build-iso-arm64.sh defines its own ---------------------------------
+
+preflight() { # arch hook: what the arch needs beyond TOOLS
+	[ -f /usr/lib/ISOLINUX/isolinux.bin ] || die "isolinux is missing: run scripts/deps.sh"
+}
+
+root_list() { # arch hook: the root's allow-list
+	grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/rootfs.txt"
+}
+
+run_depmod() { # arch hook: run_depmod BASEDIR (the staged kmod runs here)
+	run_staged depmod /usr/bin/kmod -b "$1" "$KVER"
+}
+
+# assemble_iso writes the bootable image from $ISO (tender/ and boot/initrd.img
+# are in place) to FILE: the kernel and ISOLINUX, as a hybrid CD.
+assemble_iso() { # arch hook: assemble_iso FILE
+	mkdir -p "$ISO/isolinux"
+	cp "$STAGE/boot/vmlinuz-$KVER" "$ISO/boot/vmlinuz"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$ISO/isolinux/"
+	local cmdline
+	cmdline=$(grep -v '^#' "$ISO_DIR/cmdline.txt" | tr -s ' \n' ' ' | sed 's/ $//')
+	sed "s|@CMDLINE@|$cmdline|" "$ISO_DIR/isolinux.cfg" >"$ISO/isolinux/isolinux.cfg"
+	# No padding to a whole cylinder (up to 1 MiB) nor mkisofs's 300 KiB tail
+	# (a workaround for Linux read-ahead past the end of old CD drives):
+	# tender boots the image as a CD in QEMU (-cdrom) and VirtualBox (SATA
+	# DVD), which need neither.
+	xorriso -as mkisofs -quiet -o "$1" -V "tender-v$VERSION" -r -J \
+		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+		-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -partition_cyl_align off -no-pad "$ISO"
+}
+
 # --- main --------------------------------------------------------------------------
 
 main() {
 	[ "$(id -u)" -eq 0 ] || die "run as root (it extracts packages with their owners and makes device nodes)"
-	for t in apt-get dpkg-deb readelf mksquashfs xorriso cpio xz zstd gzip go; do
+	local t
+	for t in "${TOOLS[@]}"; do
 		command -v "$t" >/dev/null || die "$t is missing: run scripts/deps.sh"
 	done
-	[ -f /usr/lib/ISOLINUX/isolinux.bin ] || die "isolinux is missing: run scripts/deps.sh"
+	preflight
 	mkdir -p "$CACHE"
 
 	local key
 	key=$(cache_key)
-	log "tender-v$VERSION, key ${key:0:16}, root squashfs $SQUASHFS_COMP $SQUASHFS_OPTS, initramfs $INITRD_COMP"
-	if [ -f "$OUT/tender.iso" ] && [ "$(cat "$OUT/.tender.iso.key" 2>/dev/null)" = "$key" ]; then
-		log "out/tender.iso is up to date"
+	log "tender-v$VERSION$ARCH_LABEL, key ${key:0:16}, root squashfs $SQUASHFS_COMP $SQUASHFS_OPTS, initramfs $INITRD_COMP"
+	if [ -f "$OUT/$ISO_NAME" ] && [ "$(cat "$OUT/.$ISO_NAME.key" 2>/dev/null)" = "$key" ]; then
+		log "out/$ISO_NAME is up to date"
 		return
 	fi
 
@@ -374,7 +412,7 @@ main() {
 		log "waiting for another build to release $CACHE/.lock"
 		flock 9
 	fi
-	if [ -f "$CACHE/iso/$key/tender.iso" ]; then
+	if [ -f "$CACHE/iso/$key/$ISO_NAME" ]; then
 		log "taking the ISO from the cache"
 		publish "$CACHE/iso/$key" "$key"
 		return
@@ -398,9 +436,7 @@ main() {
 	KVER=$(ls "$STAGE/usr/lib/modules")
 	[ "$(wc -w <<<"$KVER")" -eq 1 ] || die "expected one kernel in the packages, found: $KVER"
 	KMOD=$STAGE/usr/lib/modules/$KVER
-	if [ ! -f "$KMOD/modules.dep" ]; then
-		run_staged depmod /usr/bin/kmod -b "$STAGE" "$KVER"
-	fi
+	[ -f "$KMOD/modules.dep" ] || run_depmod "$STAGE"
 
 	WORK=$CACHE/work
 	rm -rf "$WORK"
@@ -410,16 +446,17 @@ main() {
 	ISO=$WORK/iso
 
 	phase agent
-	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath \
-		-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/tender-agent" ./agent/cmd/tender-agent)
-	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath \
-		-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/tender-init" ./agent/cmd/tender-init)
+	local prog
+	for prog in tender-agent tender-init; do
+		(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$AGENT_GOARCH go build -trimpath \
+			-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/$prog" "./agent/cmd/$prog")
+	done
 
 	phase root
 	mkdir -p "$ROOT"
 	skeleton
 	local p
-	while read -r p; do keep "$p"; done < <(grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/rootfs.txt")
+	while read -r p; do keep "$p"; done < <(root_list)
 	link_iptables
 	link_applets
 	install -m 0755 "$WORK/tender-agent" "$ROOT/usr/sbin/tender-agent"
@@ -429,11 +466,11 @@ main() {
 	module_order "$ISO_DIR/modules.txt" | grep -vxF -f "$WORK/modules-initramfs" >"$ROOT/etc/tender/modules"
 	install_modules "$ROOT/etc/tender/modules" "$ROOT/usr/lib/modules/$KVER"
 	cp "$KMOD/modules.order" "$KMOD/modules.builtin" "$KMOD/modules.builtin.modinfo" "$ROOT/usr/lib/modules/$KVER/"
-	run_staged depmod /usr/bin/kmod -b "$ROOT" "$KVER"
+	run_depmod "$ROOT"
 	log "root: $(du -sh "$ROOT" | cut -f1)B, $(find "$ROOT" | wc -l) files, $(wc -l <"$ROOT/etc/tender/modules") modules"
 
 	phase engine
-	mkdir -p "$ISO/tender" "$ISO/boot" "$ISO/isolinux"
+	mkdir -p "$ISO/tender" "$ISO/boot"
 	pack_engine "$ISO/tender"
 
 	phase squashfs
@@ -460,20 +497,9 @@ main() {
 	log "initrd.img: $(du -h --apparent-size "$ISO/boot/initrd.img" | cut -f1)B"
 
 	phase iso
-	cp "$STAGE/boot/vmlinuz-$KVER" "$ISO/boot/vmlinuz"
-	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$ISO/isolinux/"
-	local cmdline
-	cmdline=$(grep -v '^#' "$ISO_DIR/cmdline.txt" | tr -s ' \n' ' ' | sed 's/ $//')
-	sed "s|@CMDLINE@|$cmdline|" "$ISO_DIR/isolinux.cfg" >"$ISO/isolinux/isolinux.cfg"
 	echo "$VERSION" >"$ISO/tender/VERSION"
 	mkdir -p "$CACHE/iso/$key"
-	# No padding to a whole cylinder (up to 1 MiB) nor mkisofs's 300 KiB tail
-	# (a workaround for Linux read-ahead past the end of old CD drives):
-	# tender boots the image as a CD in QEMU (-cdrom) and VirtualBox (SATA
-	# DVD), which need neither.
-	xorriso -as mkisofs -quiet -o "$CACHE/iso/$key/tender.iso" -V "tender-v$VERSION" -r -J \
-		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
-		-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -partition_cyl_align off -no-pad "$ISO"
+	assemble_iso "$CACHE/iso/$key/$ISO_NAME"
 	# Keep the five newest cached ISOs.
 	ls -1dt "$CACHE"/iso/*/ | tail -n +6 | xargs -r rm -rf
 	publish "$CACHE/iso/$key" "$key"

@@ -16,13 +16,7 @@ import (
 // runs under TCG, which is slow (about 8 minutes): one boot cycle only.
 // `make test` builds out/tender-arm64.iso first (`make iso-arm64`).
 func TestARM64EndToEnd(t *testing.T) {
-	iso, err := filepath.Abs("../out/tender-arm64.iso")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(iso); err != nil {
-		t.Fatalf("%s is missing: run `make iso-arm64` first (make test does)", iso)
-	}
+	iso := builtISO(t, "tender-arm64.iso", "make iso-arm64")
 	c := &cli{t: t, bin: tenderBin(t), home: filepath.Join(t.TempDir(), "home")}
 	t.Setenv("TENDER_BOOT_TIMEOUT", "20m")
 	t.Cleanup(func() {

@@ -11,6 +11,20 @@ import (
 	"time"
 )
 
+// builtISO is the absolute path of out/NAME, which `make TARGET` builds; the
+// test fails when it is missing.
+func builtISO(t *testing.T, name, target string) string {
+	t.Helper()
+	iso, err := filepath.Abs(filepath.Join("..", "out", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(iso); err != nil {
+		t.Fatalf("%s is missing: run `%s` first (make test does)", iso, target)
+	}
+	return iso
+}
+
 // tenderBin builds the tender CLI once for the suite.
 func tenderBin(t *testing.T) string {
 	t.Helper()
@@ -75,13 +89,7 @@ func (c *cli) bash(script string) string {
 // a space, a single quote and a dollar sign, so every path tender prints
 // for a shell is quoted right or the test fails.
 func TestCLIEndToEnd(t *testing.T) {
-	iso, err := filepath.Abs("../out/tender.iso")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(iso); err != nil {
-		t.Fatalf("%s is missing: run `make iso` first (make test does)", iso)
-	}
+	iso := builtISO(t, "tender.iso", "make iso")
 	c := &cli{t: t, bin: tenderBin(t), home: filepath.Join(t.TempDir(), `it's a $HOME`)}
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -36,13 +36,7 @@ import (
 // `down` during `up`; kill -9 of QEMU while a container writes to a named
 // volume; the stored port taken. docs/RELIABILITY.md has one row per case.
 func TestFaults(t *testing.T) {
-	iso, err := filepath.Abs("../out/tender.iso")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(iso); err != nil {
-		t.Fatalf("%s is missing: run `make iso` first (make test does)", iso)
-	}
+	iso := builtISO(t, "tender.iso", "make iso")
 	c := &cli{t: t, bin: tenderBin(t), home: filepath.Join(t.TempDir(), "home")}
 	dir := filepath.Join(c.home, "machines", "default")
 	t.Cleanup(func() {

@@ -25,13 +25,7 @@ import (
 // with host ownership and read-only shares, a guest clock put right within
 // 15 s, the NAT DNS, and a killed host agent brought back by `up`.
 func TestPortsSharesClock(t *testing.T) {
-	iso, err := filepath.Abs("../out/tender.iso")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(iso); err != nil {
-		t.Fatalf("%s is missing: run `make iso` first (make test does)", iso)
-	}
+	iso := builtISO(t, "tender.iso", "make iso")
 	home := t.TempDir()
 	share, ro := t.TempDir(), t.TempDir()
 	config := fmt.Sprintf("shares:\n  - %s\n  - {host: %s, guest: %s, read_only: true}\n", share, ro, ro)

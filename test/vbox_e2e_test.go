@@ -49,13 +49,7 @@ func vmState(t *testing.T) string {
 // real with QEMU: init, up, docker run through shellinit, down, up again
 // with the data kept, save and resume, delete.
 func TestVirtualBoxEndToEnd(t *testing.T) {
-	iso, err := filepath.Abs("../out/tender.iso")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(iso); err != nil {
-		t.Fatalf("%s is missing: run `make iso` first (make test does)", iso)
-	}
+	iso := builtISO(t, "tender.iso", "make iso")
 	t.Setenv("PATH", vboxsim(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("VBOXSIM_HOME", filepath.Join(t.TempDir(), "vboxsim"))
 	if v := vbm(t, "--version"); !strings.Contains(v, "simulator") {

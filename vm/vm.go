@@ -23,6 +23,11 @@ const (
 	Aborted    State = "aborted" // the hypervisor died without a clean shutdown
 )
 
+// MaxSocketPath is the longest unix socket path every host accepts
+// (sun_path is 104 bytes on macOS, 108 on Linux, both NUL-terminated): the
+// QMP and virtiofs sockets of a driver and the host agent's docker.sock.
+const MaxSocketPath = 103
+
 // Errors drivers return, to be tested with errors.Is.
 var (
 	ErrNotSupported = errors.New("not supported by this driver")

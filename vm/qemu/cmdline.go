@@ -80,10 +80,6 @@ const (
 	InitrdFile = "initrd.img"
 )
 
-// maxSocketPath is the longest unix socket path every host accepts
-// (sun_path is 104 bytes on macOS, 108 on Linux, both NUL-terminated).
-const maxSocketPath = 103
-
 // machineX86 is the x86 machine type. Measured under TCG booting an ISOLINUX
 // CD to /init (3 runs each way): q35 4.7–5.1 s wall, pc 5.8–7.6 s; q35 also
 // gives PCIe and AHCI, and -cdrom works on both.
@@ -315,10 +311,10 @@ func validate(s vm.Spec, host Host) error {
 		if host.QMPPort < 1 || host.QMPPort > 65535 {
 			errs = append(errs, fmt.Errorf("windows needs a TCP port for QMP, got %d", host.QMPPort))
 		}
-	} else if sock := filepath.Join(s.Dir, QMPSocket); len(sock) > maxSocketPath {
-		errs = append(errs, fmt.Errorf("QMP socket path %q is longer than %d bytes (use a shorter TENDER_HOME)", sock, maxSocketPath))
-	} else if sock := virtiofsSocket(s.Dir, len(s.Shares)); host.Virtiofsd != nil && len(s.Shares) > 0 && len(sock) > maxSocketPath {
-		errs = append(errs, fmt.Errorf("virtiofs socket path %q is longer than %d bytes (use a shorter TENDER_HOME)", sock, maxSocketPath))
+	} else if sock := filepath.Join(s.Dir, QMPSocket); len(sock) > vm.MaxSocketPath {
+		errs = append(errs, fmt.Errorf("QMP socket path %q is longer than %d bytes (use a shorter TENDER_HOME)", sock, vm.MaxSocketPath))
+	} else if sock := virtiofsSocket(s.Dir, len(s.Shares)); host.Virtiofsd != nil && len(s.Shares) > 0 && len(sock) > vm.MaxSocketPath {
+		errs = append(errs, fmt.Errorf("virtiofs socket path %q is longer than %d bytes (use a shorter TENDER_HOME)", sock, vm.MaxSocketPath))
 	}
 	return errors.Join(errs...)
 }
