@@ -255,7 +255,7 @@ func TestDownloadCommand(t *testing.T) {
 	if err != nil || len(urls) != 1 {
 		t.Fatalf("upgrade: %v, %q", err, urls)
 	}
-	if !strings.Contains(errOut, `machine "dev": image 0.2.0 → 0.3.0 (`) || !strings.Contains(errOut, "it boots the new image at its next start: tender up --vm dev") {
+	if !strings.Contains(errOut, `machine "dev": image 0.2.0 → 0.3.0 (`) || !strings.Contains(errOut, "it boots the new image at its next start: tender up dev") {
 		t.Errorf("upgrade stderr:\n%s", errOut)
 	}
 	_, errOut, _ = h.run("upgrade", "dev")
@@ -319,5 +319,19 @@ func TestUpVerbose(t *testing.T) {
 		if h.verbose != tc.want {
 			t.Errorf("%q: verbose = %v, want %v", tc.args, h.verbose, tc.want)
 		}
+	}
+}
+
+// Advice names a machine the way the commands take it: `tender up dev`,
+// `tender shellinit dev`. A --vm after the command is refused by urfave/cli
+// (it is a global flag), so advice must not print it there.
+func TestAdviceNamesTheMachineAsAnArgument(t *testing.T) {
+	h := newHarness(t)
+	if _, _, err := h.run("shellinit", "--vm", "dev"); err == nil || !strings.Contains(err.Error(), "flag provided but not defined") {
+		t.Fatalf("shellinit --vm dev: %v (if urfave now takes it, advice may use either form)", err)
+	}
+	_, _, err := h.run("shellinit", "dev")
+	if err == nil || !strings.Contains(err.Error(), "tender init dev") {
+		t.Fatalf("shellinit dev on a missing machine: %v, want advice `tender init dev`", err)
 	}
 }

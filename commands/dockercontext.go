@@ -39,7 +39,7 @@ func (env *Env) updateDockerContext(m *machine.Machine, activate bool) {
 		return
 	}
 	if !activate {
-		fmt.Fprintf(env.Stderr, "docker context %q points at it: docker --context %s ps (make it current with `tender up --activate%s`)\n", name, name, nameArg(m.Name))
+		fmt.Fprintf(env.Stderr, "docker context %q points at it: docker --context %s ps (make it current with `tender up --activate%s`)\n", name, name, machine.NameArg(m.Name))
 		return
 	}
 	fmt.Fprintf(env.Stderr, "docker context %q is now docker's current context\n", name)

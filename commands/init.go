@@ -33,7 +33,7 @@ if it fails. The image comes from --iso, the iso key of config.yaml, or the cach
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "machine %q created in %s\n", name, m.Dir)
-				fmt.Fprintf(env.Stderr, "start it with: tender up%s\n", nameArg(name))
+				fmt.Fprintf(env.Stderr, "start it with: tender up%s\n", machine.NameArg(name))
 				return nil
 			})
 		},

@@ -44,7 +44,7 @@ It reads a file the host agent keeps; --format json prints it.`,
 					return writeJSON(env.Stdout, res.Forwards)
 				}
 				if !res.AgentRunning {
-					fmt.Fprintf(env.Stderr, "the host agent of %q is not running: nothing is forwarded (`tender up%s` starts it)\n", name, nameArg(name))
+					fmt.Fprintf(env.Stderr, "the host agent of %q is not running: nothing is forwarded (`tender up%s` starts it)\n", name, machine.NameArg(name))
 				} else if !res.Connected {
 					fmt.Fprintf(env.Stderr, "the host agent of %q is (re)connecting to the guest; the list may be stale\n", name)
 				}

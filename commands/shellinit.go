@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tenderdev/tender/machine"
 	"github.com/tenderdev/tender/shellinit"
 	"github.com/tenderdev/tender/vm"
 )
@@ -82,7 +83,7 @@ Windows.`,
 				vars = shellinit.SocketVars(m.SocketPath(), name)
 				host, certs = "unix://"+m.SocketPath(), ""
 				if _, err := os.Stat(m.SocketPath()); err != nil {
-					fmt.Fprintf(env.Stderr, "tender: %s is not there: the host agent serves it (`tender up%s` restarts a host agent that died; see hostagent.log)\n", m.SocketPath(), upArg(name))
+					fmt.Fprintf(env.Stderr, "tender: %s is not there: the host agent serves it (`tender up%s` restarts a host agent that died; see hostagent.log)\n", m.SocketPath(), machine.NameArg(name))
 				}
 			}
 			if env.Getenv("DOCKER_HOST") == host && env.Getenv("DOCKER_CERT_PATH") == certs {
@@ -101,9 +102,9 @@ Windows.`,
 
 func notRunning(name string, state vm.State) error {
 	if state == vm.NotCreated {
-		return fmt.Errorf("machine %q does not exist (run `tender init%s`)", name, nameArg(name))
+		return fmt.Errorf("machine %q does not exist (run `tender init%s`)", name, machine.NameArg(name))
 	}
-	return fmt.Errorf("machine %q is %s (start it with `tender up%s`)", name, state, nameArg(name))
+	return fmt.Errorf("machine %q is %s (start it with `tender up%s`)", name, state, machine.NameArg(name))
 }
 
 func shellNames() string {
@@ -115,12 +116,4 @@ func shellNames() string {
 		b.WriteString(string(s))
 	}
 	return b.String()
-}
-
-// upArg is the NAME argument of `tender up` for a machine, none for default.
-func upArg(name string) string {
-	if name == "default" {
-		return ""
-	}
-	return " " + name
 }

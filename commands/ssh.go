@@ -122,7 +122,7 @@ func runningMachine(c *cli.Context, st *machine.Store, name string) (*machine.Ma
 		return nil, err
 	}
 	if state != vm.Running {
-		return nil, fmt.Errorf("machine %q is %s (start it with `tender up%s`)", name, state, nameArg(name))
+		return nil, fmt.Errorf("machine %q is %s (start it with `tender up%s`)", name, state, machine.NameArg(name))
 	}
 	return m, nil
 }

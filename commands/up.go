@@ -50,16 +50,9 @@ variables; --activate makes it docker's current context.
 				}
 				env.updateDockerContext(res.Machine, c.Bool("activate"))
 				env.adviseVersions(c, res.Machine)
-				fmt.Fprintf(env.Stderr, "To connect the docker CLI to it, run:\n    eval \"$(tender shellinit%s)\"\n", nameArg(name))
+				fmt.Fprintf(env.Stderr, "To connect the docker CLI to it, run:\n    eval \"$(tender shellinit%s)\"\n", machine.NameArg(name))
 				return nil
 			})
 		},
 	}
-}
-
-func nameArg(name string) string {
-	if name == "default" {
-		return ""
-	}
-	return " --vm " + name
 }

@@ -40,7 +40,7 @@ after; a stopped one boots the new image at its next ` + "`tender up`" + `.
 				}
 				fmt.Fprintf(env.Stderr, "machine %q: image %s → %s (%s); the data disk is kept\n", name, from, to, res.To.Path)
 				if res.Up == nil {
-					fmt.Fprintf(env.Stderr, "it boots the new image at its next start: tender up%s\n", nameArg(name))
+					fmt.Fprintf(env.Stderr, "it boots the new image at its next start: tender up%s\n", machine.NameArg(name))
 					return nil
 				}
 				m := res.Up.Machine

@@ -30,7 +30,7 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	dir := s.Dir(name)
 	exists := func() error {
 		if _, err := os.Stat(dir); err == nil {
-			return fmt.Errorf("machine %q already exists; nothing was changed (start it with `tender up%s`, or remove it with `tender delete%s`)", name, nameArg(name), nameArg(name))
+			return fmt.Errorf("machine %q already exists; nothing was changed (start it with `tender up%s`, or remove it with `tender delete%s`)", name, NameArg(name), NameArg(name))
 		}
 		return nil
 	}

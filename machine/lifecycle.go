@@ -69,7 +69,7 @@ func (s *Store) Down(ctx context.Context, name string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("machine %q is still running %s after the power button; run `tender poweroff%s` to stop it hard", name, DownTimeout, nameArg(name))
+	return fmt.Errorf("machine %q is still running %s after the power button; run `tender poweroff%s` to stop it hard", name, DownTimeout, NameArg(name))
 }
 
 // Poweroff stops the VM at once.
@@ -107,7 +107,7 @@ func (s *Store) Save(ctx context.Context, name string) error {
 	defer unlock()
 	sv, ok := m.Driver.(vm.Saver)
 	if !ok {
-		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.Driver.Name(), nameArg(name), vm.ErrNotSupported)
+		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.Driver.Name(), NameArg(name), vm.ErrNotSupported)
 	}
 	return sv.Save(ctx, m.Spec())
 }

@@ -87,7 +87,7 @@ func (s *Store) sources(name string, flags config.Layer) ([]config.Source, error
 	if name != "" {
 		mf, err := config.Load(filepath.Join(s.Dir(name), MachineFile))
 		if err != nil {
-			return nil, fmt.Errorf("%w (fix %s, or remove the machine with `tender delete -f%s`)", err, MachineFile, nameArg(name))
+			return nil, fmt.Errorf("%w (fix %s, or remove the machine with `tender delete -f%s`)", err, MachineFile, NameArg(name))
 		}
 		srcs = append(srcs, config.Source{Name: MachineFile, Layer: mf})
 	}
@@ -112,7 +112,7 @@ func (s *Store) Load(name string, flags config.Layer) (*Machine, error) {
 	}
 	dir := s.Dir(name)
 	if _, err := os.Stat(filepath.Join(dir, MachineFile)); err != nil {
-		return nil, fmt.Errorf("machine %q does not exist (run `tender init%s`): %w", name, nameArg(name), ErrNotExist)
+		return nil, fmt.Errorf("machine %q does not exist (run `tender init%s`): %w", name, NameArg(name), ErrNotExist)
 	}
 	srcs, err := s.sources(name, flags)
 	if err != nil {
@@ -173,7 +173,10 @@ func (s *Store) State(ctx context.Context, name string) (vm.State, *Machine, err
 }
 
 // nameArg is " NAME" for commands the user can copy, or "" for the default.
-func nameArg(name string) string {
+// NameArg is the NAME argument to put after a command in advice ("tender
+// up NAME"): none for the default machine. (A global --vm would have to come
+// before the command, which urfave/cli requires.)
+func NameArg(name string) string {
 	if name == DefaultName {
 		return ""
 	}

@@ -120,9 +120,9 @@ func (s *Store) checkImage(m *Machine) error {
 	}
 	cached, err := iso.Find("", filepath.Join(s.Home, CacheDir), m.Settings.Arch)
 	if err != nil {
-		return fmt.Errorf("the image %s of machine %q is gone: run `tender download` to put one in the cache, or `tender upgrade --iso PATH%s`", m.Settings.ISO, m.Name, nameArg(m.Name))
+		return fmt.Errorf("the image %s of machine %q is gone: run `tender download` to put one in the cache, or `tender upgrade --iso PATH%s`", m.Settings.ISO, m.Name, NameArg(m.Name))
 	}
-	fmt.Fprintf(s.Progress, "warning: the image %s of machine %q is gone; booting the cached %s (make it permanent with `tender upgrade --iso %s%s`)\n", m.Settings.ISO, m.Name, cached.Path, cached.Path, nameArg(m.Name))
+	fmt.Fprintf(s.Progress, "warning: the image %s of machine %q is gone; booting the cached %s (make it permanent with `tender upgrade --iso %s%s`)\n", m.Settings.ISO, m.Name, cached.Path, cached.Path, NameArg(m.Name))
 	m.Settings.ISO = cached.Path
 	return nil
 }

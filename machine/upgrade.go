@@ -50,7 +50,7 @@ func (s *Store) Upgrade(ctx context.Context, name, isoPath string) (*UpgradeResu
 		return nil, err
 	}
 	if state == vm.Saved {
-		return nil, fmt.Errorf("machine %q is saved; a saved machine cannot change its image (run `tender up%s` first, then upgrade); nothing was changed", name, nameArg(name))
+		return nil, fmt.Errorf("machine %q is saved; a saved machine cannot change its image (run `tender up%s` first, then upgrade); nothing was changed", name, NameArg(name))
 	}
 	running := state == vm.Running || state == vm.Starting || state == vm.Paused
 	if running {
@@ -68,7 +68,7 @@ func (s *Store) Upgrade(ctx context.Context, name, isoPath string) (*UpgradeResu
 	}
 	up, err := s.Up(ctx, name, config.Layer{})
 	if err != nil {
-		return nil, fmt.Errorf("machine %q now boots %s but did not come up: %w\n(to go back to the previous image, run `tender upgrade --iso %s%s`)", name, img.Path, err, previous, nameArg(name))
+		return nil, fmt.Errorf("machine %q now boots %s but did not come up: %w\n(to go back to the previous image, run `tender upgrade --iso %s%s`)", name, img.Path, err, previous, NameArg(name))
 	}
 	res.Up = up
 	return res, nil

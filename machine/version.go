@@ -27,7 +27,7 @@ type Versions struct {
 func (v Versions) Advice(name string) []string {
 	var out []string
 	if v.Agent != "" && v.Image != "" && v.Agent != v.Image {
-		out = append(out, fmt.Sprintf("machine %q runs tender image %s but is set to boot %s: restart it with `tender restart%s`", name, v.Agent, v.Image, nameArg(name)))
+		out = append(out, fmt.Sprintf("machine %q runs tender image %s but is set to boot %s: restart it with `tender restart%s`", name, v.Agent, v.Image, NameArg(name)))
 	}
 	guest := v.Agent
 	if guest == "" {
@@ -37,7 +37,7 @@ func (v Versions) Advice(name string) []string {
 	switch {
 	case !ok:
 	case cmp < 0:
-		out = append(out, fmt.Sprintf("machine %q runs tender image %s, older than this tender %s: run `tender upgrade%s`", name, guest, v.CLI, nameArg(name)))
+		out = append(out, fmt.Sprintf("machine %q runs tender image %s, older than this tender %s: run `tender upgrade%s`", name, guest, v.CLI, NameArg(name)))
 	case cmp > 0:
 		out = append(out, fmt.Sprintf("machine %q runs tender image %s, newer than this tender %s: update tender (`brew upgrade tender`, or `go install github.com/tenderdev/tender@latest`)", name, guest, v.CLI))
 	}
