@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tenderdev/tender/agent/kmod"
 )
 
 // ModulesFile lists the kernel modules to load, one path a line relative to
@@ -95,7 +96,7 @@ func loadModules(dir string, list []string, workers, nice int, slow func(string,
 					lowerPriority(nice)
 				}
 				began := time.Now()
-				err := loadModule(filepath.Join(dir, m))
+				err := kmod.Load(filepath.Join(dir, m))
 				if d := time.Since(began); d > 100*time.Millisecond && slow != nil {
 					slow(m, d)
 				}
@@ -104,7 +105,7 @@ func loadModules(dir string, list []string, workers, nice int, slow func(string,
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				if errors.Is(err, errUnknownSymbol) {
+				if errors.Is(err, kmod.ErrUnknownSymbol) {
 					retry = append(retry, m)
 				} else {
 					errs = append(errs, err)
@@ -121,31 +122,6 @@ func loadModules(dir string, list []string, workers, nice int, slow func(string,
 		pending = retry
 	}
 	return errors.Join(errs...)
-}
-
-// errUnknownSymbol is finit_module's ENOENT: a dependency is not loaded yet.
-var errUnknownSymbol = errors.New("unknown symbol")
-
-// loadModule loads one .ko (or a compressed one the kernel can unpack).
-// Already loaded or built in is fine.
-func loadModule(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("loading module: %w", err)
-	}
-	defer f.Close()
-	flags := 0
-	if strings.HasSuffix(path, ".xz") || strings.HasSuffix(path, ".zst") || strings.HasSuffix(path, ".gz") {
-		flags = unix.MODULE_INIT_COMPRESSED_FILE
-	}
-	err = unix.FinitModule(int(f.Fd()), "", flags)
-	if err == nil || errors.Is(err, unix.EEXIST) {
-		return nil
-	}
-	if errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("loading %s: %w", filepath.Base(path), errUnknownSymbol)
-	}
-	return fmt.Errorf("loading %s: %w", filepath.Base(path), err)
 }
 
 // lowerPriority gives the calling goroutine an OS thread of its own with

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tenderdev/tender/agent/kmod"
 )
 
 // Paths inside the initramfs while the root is assembled.
@@ -124,20 +126,8 @@ func loadModules(con console) {
 	}
 	dir := "/lib/modules/" + unix.ByteSliceToString(uts.Release[:]) + "/"
 	for _, m := range mods {
-		if err := loadModule(dir + m); err != nil {
+		if err := kmod.Load(dir + m); err != nil {
 			con.printf("%v", err)
 		}
 	}
-}
-
-func loadModule(file string) error {
-	fd, err := unix.Open(file, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("loading module %s: %w", file, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.FinitModule(fd, "", 0); err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("loading module %s: %w", file, err)
-	}
-	return nil
 }

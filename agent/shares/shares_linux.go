@@ -2,7 +2,6 @@ package shares
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tenderdev/tender/agent/kmod"
 	"github.com/tenderdev/tender/agent/userdata"
 )
 
@@ -21,7 +21,7 @@ func Mount(ctx context.Context, shares []userdata.Share, logf func(string, ...an
 	m := &Mounter{
 		ModulesFile:   "/etc/tender/modules",
 		ModulesDir:    "/lib/modules/" + unix.ByteSliceToString(uts.Release[:]),
-		LoadModule:    loadModule,
+		LoadModule:    kmod.Load,
 		VirtioDevices: virtioDevices,
 		Mount: func(source, target, fstype string, readOnly bool, data string) error {
 			flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
@@ -33,23 +33,6 @@ func Mount(ctx context.Context, shares []userdata.Share, logf func(string, ...an
 		Logf: logf,
 	}
 	return m.MountAll(ctx, shares)
-}
-
-func loadModule(path string) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	flags := 0
-	if strings.HasSuffix(path, ".xz") || strings.HasSuffix(path, ".zst") || strings.HasSuffix(path, ".gz") {
-		flags = unix.MODULE_INIT_COMPRESSED_FILE
-	}
-	err = unix.FinitModule(fd, "", flags)
-	if err == nil || errors.Is(err, unix.EEXIST) {
-		return nil
-	}
-	return err
 }
 
 // virtioDevices reads the device id of every virtio device. virtio_pci,
