@@ -64,7 +64,7 @@ test: deps lint cross iso iso-arm64 build
 FUZZTIME ?=
 FUZZ_TARGETS := \
 	./config:FuzzParseYAML:80000x \
-	./agent/userdata:FuzzRead:300000x \
+	./agent/api:FuzzReadUserdata:300000x \
 	./shellinit:FuzzPOSIXQuoting:1000x \
 	./vm/virtualbox:FuzzParseVMInfo:300000x \
 	./vm/virtualbox:FuzzParseRule:300000x \

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/machine"
 	"github.com/tenderdev/tender/vm/qemu"
 )
@@ -234,7 +234,7 @@ func TestFaultStalePidfile(t *testing.T) {
 	if other.ProcessState != nil {
 		t.Fatal("the other program was touched")
 	}
-	if err := syscall.Kill(other.Process.Pid, 0); err != nil {
+	if err := other.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("tender harmed the program that reused the pid: %v", err)
 	}
 }
@@ -398,7 +398,7 @@ func TestFaultPermissions(t *testing.T) {
 	head := make([]byte, 4<<20)
 	n, _ := disk.ReadAt(head, 0)
 	head = head[:n]
-	u, err := userdata.Read(bytes.NewReader(head))
+	u, err := api.ReadUserdata(bytes.NewReader(head))
 	if err != nil {
 		t.Fatalf("the data disk's userdata: %v", err)
 	}

@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // Results is bench/results.json: one flat object of figures.
@@ -245,7 +247,7 @@ func bootFloorArch(arch, iso string) (float64, error) {
 	return strconv.ParseFloat(m[len(m)-1], 64)
 }
 
-// serialPhases reads the agent's "tender-agent: phase NAME SECONDS" lines.
+// serialPhases reads the agent's phase lines (api.PhaseLine).
 func serialPhases(path string) map[string]float64 {
 	out := map[string]float64{}
 	f, err := os.Open(path)
@@ -253,12 +255,10 @@ func serialPhases(path string) map[string]float64 {
 		return out
 	}
 	defer f.Close()
-	re := regexp.MustCompile(`tender-agent: phase (\S+) ([0-9.]+)`)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			out[m[1]] = v
+		if ev, ok := api.ParseConsoleLine(sc.Text()); ok && ev.Kind == api.ConsolePhase {
+			out[ev.Phase] = ev.Seconds
 		}
 	}
 	return out

@@ -34,16 +34,7 @@ the agent's own log from the running guest (/var/lib/tender/log/agent.log).`,
 					if err != nil {
 						return err
 					}
-					client, err := m.Dial(c.Context)
-					if err != nil {
-						return err
-					}
-					defer client.Close()
-					cmd := "cat /var/lib/tender/log/agent.log"
-					if c.Bool("follow") {
-						cmd = "tail -f /var/lib/tender/log/agent.log"
-					}
-					code, err := client.Run(c.Context, cmd, nil, env.Stdout, env.Stderr)
+					code, err := m.AgentLog(c.Context, c.Bool("follow"), env.Stdout, env.Stderr)
 					if err == nil && code != 0 {
 						return cli.Exit("", code)
 					}

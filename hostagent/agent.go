@@ -9,8 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tenderdev/tender/agent/clock"
-	"github.com/tenderdev/tender/agent/portwatch"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // Guest is what the host agent asks of the guest, over one authenticated
@@ -122,7 +121,7 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 type eventOrErr struct {
-	ev  portwatch.Event
+	ev  api.PortEvent
 	err error
 }
 
@@ -137,7 +136,7 @@ func (a *Agent) session(ctx context.Context, g Guest) error {
 	}
 	events := make(chan eventOrErr)
 	go func() {
-		dec := portwatch.NewDecoder(stream)
+		dec := api.NewPortEventDecoder(stream)
 		for {
 			ev, err := dec.Next()
 			if errors.Is(err, io.EOF) {
@@ -191,7 +190,7 @@ func (a *Agent) session(ctx context.Context, g Guest) error {
 }
 
 // apply carries out the plan for ev.
-func (a *Agent) apply(ctx context.Context, ev portwatch.Event, resync bool) {
+func (a *Agent) apply(ctx context.Context, ev api.PortEvent, resync bool) {
 	a.mu.Lock()
 	plan := a.table.Plan(ev, resync)
 	a.mu.Unlock()
@@ -222,7 +221,7 @@ func (a *Agent) apply(ctx context.Context, ev portwatch.Event, resync bool) {
 }
 
 // forward forwards one port, or says why it was skipped.
-func (a *Agent) forward(ctx context.Context, p portwatch.Port) Forward {
+func (a *Agent) forward(ctx context.Context, p api.Port) Forward {
 	f := Forward{Proto: p.Proto, Port: p.Port, Status: Forwarded, Since: time.Now().UTC().Round(time.Millisecond)}
 	check := a.CheckHostPort
 	if check == nil {
@@ -245,7 +244,7 @@ func (a *Agent) forward(ctx context.Context, p portwatch.Port) Forward {
 // have gone. It reports whether anything changed.
 func (a *Agent) retrySkipped(ctx context.Context) bool {
 	a.mu.Lock()
-	var skipped []portwatch.Port
+	var skipped []api.Port
 	for p, f := range a.table {
 		if f.Status == Skipped {
 			skipped = append(skipped, p)
@@ -306,7 +305,19 @@ func jumped(wall, mono time.Duration) bool {
 	return d > time.Second || d < -time.Second
 }
 
-// syncClock sets the guest's clock when it is more than clock.Threshold
+// clockThreshold is how far the guest's clock may drift from the host's
+// before syncClock sets it.
+const clockThreshold = time.Second
+
+// clockOffset is how far the guest's clock is ahead of the host's, from a
+// reading guest taken between the host's sent and received: the guest read
+// its clock about halfway through the round trip.
+func clockOffset(sent, received, guest time.Time) time.Duration {
+	mid := sent.Add(received.Sub(sent) / 2)
+	return guest.Sub(mid)
+}
+
+// syncClock sets the guest's clock when it is more than clockThreshold
 // off.
 func (a *Agent) syncClock(ctx context.Context, g Guest) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -320,8 +331,8 @@ func (a *Agent) syncClock(ctx context.Context, g Guest) {
 		}
 		return
 	}
-	off := clock.Offset(sent, received, guest)
-	if off <= clock.Threshold && off >= -clock.Threshold {
+	off := clockOffset(sent, received, guest)
+	if off <= clockThreshold && off >= -clockThreshold {
 		return
 	}
 	// Setting takes about one round trip; aim at the time it lands.

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenderdev/tender/agent/portwatch"
+	"github.com/tenderdev/tender/agent/api"
 )
 
-func port(proto string, n int) portwatch.Port { return portwatch.Port{Proto: proto, Port: n} }
+func port(proto string, n int) api.Port { return api.Port{Proto: proto, Port: n} }
 
 func TestPlan(t *testing.T) {
 	tab := Table{
@@ -25,20 +25,20 @@ func TestPlan(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		ev     portwatch.Event
+		ev     api.PortEvent
 		resync bool
 		want   []Action
 	}{
-		{"new port", portwatch.Event{Added: []portwatch.Port{port("tcp", 8080)}}, false,
+		{"new port", api.PortEvent{Added: []api.Port{port("tcp", 8080)}}, false,
 			[]Action{{Add: true, Port: port("tcp", 8080)}}},
-		{"already forwarded is left alone", portwatch.Event{Added: []portwatch.Port{port("tcp", 80)}}, false, nil},
-		{"skipped is tried again when reported again", portwatch.Event{Added: []portwatch.Port{port("tcp", 5432)}}, false,
+		{"already forwarded is left alone", api.PortEvent{Added: []api.Port{port("tcp", 80)}}, false, nil},
+		{"skipped is tried again when reported again", api.PortEvent{Added: []api.Port{port("tcp", 5432)}}, false,
 			[]Action{{Add: true, Port: port("tcp", 5432)}}},
-		{"closed", portwatch.Event{Removed: []portwatch.Port{port("tcp", 80), port("tcp", 9999)}}, false,
+		{"closed", api.PortEvent{Removed: []api.Port{port("tcp", 80), port("tcp", 9999)}}, false,
 			[]Action{{Add: false, Port: port("tcp", 80)}}},
-		{"never 22 or 2376", portwatch.Event{Added: []portwatch.Port{port("tcp", 22), port("tcp", 2376), port("udp", 2376)}}, false,
+		{"never 22 or 2376", api.PortEvent{Added: []api.Port{port("tcp", 22), port("tcp", 2376), port("udp", 2376)}}, false,
 			[]Action{{Add: true, Port: port("udp", 2376)}}},
-		{"resync drops what is gone and renews the rest", portwatch.Event{Added: []portwatch.Port{port("tcp", 80), port("tcp", 3000)}}, true,
+		{"resync drops what is gone and renews the rest", api.PortEvent{Added: []api.Port{port("tcp", 80), port("tcp", 3000)}}, true,
 			[]Action{{Add: false, Port: port("tcp", 5432)}, {Add: false, Port: port("udp", 53)}, {Add: true, Port: port("tcp", 80)}, {Add: true, Port: port("tcp", 3000)}}},
 	}
 	for _, tt := range tests {
@@ -124,9 +124,9 @@ func (g *fakeGuest) SetClock(ctx context.Context, t time.Time) error {
 	return nil
 }
 func (g *fakeGuest) Close() error { return g.pw.Close() }
-func (g *fakeGuest) send(t *testing.T, ev portwatch.Event) {
+func (g *fakeGuest) send(t *testing.T, ev api.PortEvent) {
 	t.Helper()
-	if err := portwatch.Encode(g.pw, ev); err != nil {
+	if err := api.EncodePortEvent(g.pw, ev); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -175,7 +175,7 @@ func TestAgentForwardsFollowTheGuest(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 
-	g.send(t, portwatch.Event{Added: []portwatch.Port{port("tcp", 8080), port("tcp", 9000), port("udp", 5353)}})
+	g.send(t, api.PortEvent{Added: []api.Port{port("tcp", 8080), port("tcp", 9000), port("udp", 5353)}})
 	read := func() Ports {
 		p, err := ReadPorts(portsFile)
 		if err != nil {
@@ -196,7 +196,7 @@ func TestAgentForwardsFollowTheGuest(t *testing.T) {
 		t.Fatalf("ports file = %q, want %q", states, want)
 	}
 
-	g.send(t, portwatch.Event{Removed: []portwatch.Port{port("tcp", 8080)}})
+	g.send(t, api.PortEvent{Removed: []api.Port{port("tcp", 8080)}})
 	waitFor(t, "the removal", func() bool { return len(read().Forwards) == 2 })
 	if got, want := rec.take(), []string{"remove tcp 8080"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("calls = %q, want %q", got, want)
@@ -263,5 +263,17 @@ func TestCheckHostPort(t *testing.T) {
 		if err := CheckHostPort(proto, p); err != nil {
 			t.Errorf("%s port %d free: CheckHostPort = %v", proto, p, err)
 		}
+	}
+}
+
+func TestClockOffset(t *testing.T) {
+	sent := time.Unix(1000, 0)
+	received := sent.Add(200 * time.Millisecond)
+	// The guest read 1000.1 s, the midpoint: in step.
+	if off := clockOffset(sent, received, time.Unix(1000, 100e6)); off != 0 {
+		t.Fatalf("in step: offset %s", off)
+	}
+	if off := clockOffset(sent, received, time.Unix(1000-3600, 100e6)); off != -time.Hour {
+		t.Fatalf("an hour behind: offset %s", off)
 	}
 }

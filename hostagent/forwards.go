@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tenderdev/tender/agent/portwatch"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // Forward states.
@@ -42,7 +42,7 @@ type Forward struct {
 // HostAddr is where the forward listens on the host.
 func (f Forward) HostAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(f.Port)) }
 
-func (f Forward) key() portwatch.Port { return portwatch.Port{Proto: f.Proto, Port: f.Port} }
+func (f Forward) key() api.Port { return api.Port{Proto: f.Proto, Port: f.Port} }
 
 // Ports is the content of PortsFile.
 type Ports struct {
@@ -52,27 +52,25 @@ type Ports struct {
 	Forwards  []Forward `json:"forwards"`
 }
 
-// Never are guest ports the host agent never forwards, whatever the guest
-// reports: sshd and dockerd are reached through the VM's own forwards.
-var Never = []portwatch.Port{{Proto: "tcp", Port: 22}, {Proto: "tcp", Port: 2376}}
-
 // Table is the host agent's bookkeeping of forwards, by guest port.
-type Table map[portwatch.Port]Forward
+type Table map[api.Port]Forward
 
 // Action is a change to make in the hypervisor.
 type Action struct {
 	Add  bool // false: remove
-	Port portwatch.Port
+	Port api.Port
 }
 
 // Plan says what to do about an event. On a resync (the first event of a
 // new connection, which lists every listening port) everything the table
 // holds is removed first unless listed again, and every listed port is
 // forwarded afresh: the hypervisor may have lost or kept forwards while no
-// one watched. Ports in Never are ignored.
-func (t Table) Plan(ev portwatch.Event, resync bool) []Action {
+// one watched. Reserved ports (api.ReservedPorts: sshd and dockerd,
+// reached through the VM's own forwards) are ignored, whatever the guest
+// reports.
+func (t Table) Plan(ev api.PortEvent, resync bool) []Action {
 	var out []Action
-	added := portwatch.NewSet(ev.Added)
+	added := api.NewPortSet(ev.Added)
 	if resync {
 		for _, p := range t.sorted() {
 			if !added[p] {
@@ -86,7 +84,7 @@ func (t Table) Plan(ev portwatch.Event, resync bool) []Action {
 		}
 	}
 	for _, p := range ev.Added {
-		if slices.Contains(Never, p) {
+		if api.Reserved(p) {
 			continue
 		}
 		if f, ok := t[p]; ok && f.Status == Forwarded && !resync {
@@ -97,12 +95,12 @@ func (t Table) Plan(ev portwatch.Event, resync bool) []Action {
 	return out
 }
 
-func (t Table) sorted() []portwatch.Port {
-	var out []portwatch.Port
+func (t Table) sorted() []api.Port {
+	var out []api.Port
 	for p := range t {
 		out = append(out, p)
 	}
-	slices.SortFunc(out, portwatch.Compare)
+	slices.SortFunc(out, api.ComparePorts)
 	return out
 }
 

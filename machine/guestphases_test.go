@@ -5,17 +5,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 func TestParseGuestPhases(t *testing.T) {
 	log := strings.Join([]string{
-		"tender-agent: phase agent-start 1.00",
-		"tender-agent: phase dockerd-ready 9.00",
+		api.PhaseLine(api.PhaseAgentStart, 1),
+		api.PhaseLine(api.PhaseDockerdReady, 9),
 		"[    3.1] some kernel line",
-		"tender-agent: phase agent-start 2.50",
-		"garbage tender-agent: phase disk-mounted 4.25\r",
-		"tender-agent: phase broken x",
-		"tender-agent: phase dockerd-ready 12",
+		api.PhaseLine(api.PhaseAgentStart, 2.5),
+		"garbage " + api.PhaseLine(api.PhaseDiskMounted, 4.25) + "\r",
+		api.ConsoleLine("phase broken x"),
+		api.PhaseLine(api.PhaseDockerdReady, 12),
 	}, "\n")
 	want := []Phase{
 		{"guest agent-start", 2500 * time.Millisecond},

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/provision"
@@ -269,12 +269,12 @@ func writeCredentials(dir, name string, ca *provision.CA) error {
 }
 
 // readUserdata gathers what the guest needs from the files writeCredentials made.
-func readUserdata(dir, name string, s config.Settings, shareType string) (userdata.Userdata, error) {
+func readUserdata(dir, name string, s config.Settings, shareType string) (api.Userdata, error) {
 	read := func(parts ...string) []byte {
 		data, _ := os.ReadFile(filepath.Join(append([]string{dir}, parts...)...))
 		return data
 	}
-	u := userdata.Userdata{
+	u := api.Userdata{
 		Hostname:       hostAlias(name),
 		AuthorizedKeys: read(SSHPubKey),
 		SSHHostKey:     read(GuestHostPrivKey),
@@ -283,7 +283,7 @@ func readUserdata(dir, name string, s config.Settings, shareType string) (userda
 		ServerKey:      read(ServerKey),
 	}
 	for i, sh := range s.Shares {
-		u.Shares = append(u.Shares, userdata.Share{Type: shareType, Tag: shareTag(i), Target: sh.Guest, ReadOnly: sh.ReadOnly})
+		u.Shares = append(u.Shares, api.Share{Type: shareType, Tag: shareTag(i), Target: sh.Guest, ReadOnly: sh.ReadOnly})
 	}
 	return u, u.Validate()
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/vm"
 )
@@ -112,7 +112,7 @@ func TestInitMakesACompleteMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer disk.Close()
-	ud, err := userdata.Read(disk)
+	ud, err := api.ReadUserdata(disk)
 	if err != nil {
 		t.Fatalf("the data disk does not hold the userdata: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/provision"
@@ -228,7 +229,7 @@ func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res 
 	res.Phases = append(res.Phases, guestPhases(filepath.Join(m.Dir, SerialLog))...)
 	if len(m.Settings.DNS) > 0 {
 		// The override lives in the guest's /run: set it on every boot.
-		if _, err := client.Output(ctx, "sudo -n /usr/sbin/tender-agent set-dns "+strings.Join(m.Settings.DNS, " ")); err != nil {
+		if _, err := client.Agent(ctx, api.SetDNS(m.Settings.DNS)); err != nil {
 			fmt.Fprintf(s.Progress, "warning: setting the guest's name servers (`dns`): %v\n", err)
 		}
 	}

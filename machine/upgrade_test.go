@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/vm"
@@ -241,7 +242,7 @@ func TestVersionsAdvice(t *testing.T) {
 
 func TestAgentVersionFromLog(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "serial.log")
-	os.WriteFile(p, []byte("[    0.0] Linux version 6.12\ntender-agent: stage 1 (version 0.1.0)\n...\ntender-agent: stage 1 (version 0.2.0)\ntender-agent: ready\n"), 0o644)
+	os.WriteFile(p, []byte("[    0.0] Linux version 6.12\n"+api.Stage1Line("0.1.0")+"\n...\n"+api.Stage1Line("0.2.0")+"\n"+api.ReadyLine+"\n"), 0o644)
 	if v := AgentVersionFromLog(p); v != "0.2.0" {
 		t.Errorf("got %q, want the last boot's 0.2.0", v)
 	}

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // Versions are the three versions of one machine that must agree: this
@@ -90,12 +90,6 @@ func majorMinor(v string) (major, minor int, ok bool) {
 	return nums[0], nums[1], true
 }
 
-// agentLine is the guest agent's first console line: its version. Compiled
-// on first use (see guestPhaseRE).
-var agentLine = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`tender-agent: stage 1 \(version ([^)\s]+)\)`)
-})
-
 // AgentVersion asks the running guest's agent for its version over SSH
 // (`tender-agent version`) and, when that fails, reads the agent's console
 // line from the serial log of the current boot.
@@ -104,7 +98,7 @@ func (m *Machine) AgentVersion(ctx context.Context) (string, error) {
 	defer cancel()
 	var sshErr error
 	if c, err := m.Dial(ctx); err == nil {
-		out, err := c.Output(ctx, "tender-agent version 2>/dev/null || /usr/sbin/tender-agent version")
+		out, err := c.Agent(ctx, api.Version())
 		c.Close()
 		if v := strings.TrimSpace(string(out)); err == nil && v != "" {
 			return v, nil
@@ -119,16 +113,19 @@ func (m *Machine) AgentVersion(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("asking the guest agent for its version: %w", sshErr)
 }
 
-// AgentVersionFromLog returns the version in the last agent start line of
-// a serial log, or "".
+// AgentVersionFromLog returns the version in the last stage-1 line of a
+// serial log (api.Stage1Line), or "".
 func AgentVersionFromLog(path string) string {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
-	all := agentLine().FindAllSubmatch(data, -1)
-	if len(all) == 0 {
-		return ""
-	}
-	return string(all[len(all)-1][1])
+	defer f.Close()
+	version := ""
+	scanConsole(f, func(ev api.ConsoleEvent) {
+		if ev.Kind == api.ConsoleStage1 {
+			version = ev.Version
+		}
+	})
+	return version
 }

@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // sectorSize is the unit of a disk; VirtualBox refuses raw images of other
@@ -17,13 +17,13 @@ const sectorSize = 512
 
 // CreateDataDisk makes the machine's data disk at path: a sparse raw image of
 // exactly sizeBytes whose first bytes are the userdata tar (see
-// [userdata.Write]), which asks the guest to format the disk on first boot.
+// [api.Write]), which asks the guest to format the disk on first boot.
 // QEMU attaches it as format=raw.
 //
 // The file is written next to path and renamed into place, mode 0600, so a
 // failure leaves nothing behind. It refuses to replace an existing file: a
 // data disk holds the user's images and containers.
-func CreateDataDisk(path string, sizeBytes int64, u userdata.Userdata) error {
+func CreateDataDisk(path string, sizeBytes int64, u api.Userdata) error {
 	tarball, err := renderUserdata(u, sizeBytes)
 	if err != nil {
 		return err
@@ -46,7 +46,7 @@ func CreateDataDisk(path string, sizeBytes int64, u userdata.Userdata) error {
 // UserdataStream returns exactly sizeBytes: the userdata tar, then zeros. It
 // is the raw disk image as a stream, for tools that read one from stdin
 // (VBoxManage convertfromraw stdin).
-func UserdataStream(u userdata.Userdata, sizeBytes int64) (io.Reader, error) {
+func UserdataStream(u api.Userdata, sizeBytes int64) (io.Reader, error) {
 	tarball, err := renderUserdata(u, sizeBytes)
 	if err != nil {
 		return nil, err
@@ -57,12 +57,12 @@ func UserdataStream(u userdata.Userdata, sizeBytes int64) (io.Reader, error) {
 
 // renderUserdata writes the userdata tar and checks that it fits a disk of
 // sizeBytes.
-func renderUserdata(u userdata.Userdata, sizeBytes int64) ([]byte, error) {
+func renderUserdata(u api.Userdata, sizeBytes int64) ([]byte, error) {
 	if sizeBytes <= 0 || sizeBytes%sectorSize != 0 {
 		return nil, fmt.Errorf("data disk size must be a positive multiple of %d bytes, got %d", sectorSize, sizeBytes)
 	}
 	var buf bytes.Buffer
-	if err := userdata.Write(&buf, u); err != nil {
+	if err := api.WriteUserdata(&buf, u); err != nil {
 		return nil, fmt.Errorf("data disk: %w", err)
 	}
 	if int64(buf.Len()) > sizeBytes {

@@ -10,18 +10,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
-func testUserdata() userdata.Userdata {
-	return userdata.Userdata{
+func testUserdata() api.Userdata {
+	return api.Userdata{
 		Hostname:       "dev",
 		AuthorizedKeys: []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA docker@host\n"),
 		SSHHostKey:     []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nhost\n-----END OPENSSH PRIVATE KEY-----\n"),
 		CACert:         []byte("-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n"),
 		ServerCert:     []byte("-----BEGIN CERTIFICATE-----\nserver\n-----END CERTIFICATE-----\n"),
 		ServerKey:      []byte("-----BEGIN EC PRIVATE KEY-----\nkey\n-----END EC PRIVATE KEY-----\n"),
-		Shares:         []userdata.Share{{Type: "9p", Tag: "home", Target: "/Users/me"}},
+		Shares:         []api.Share{{Type: "9p", Tag: "home", Target: "/Users/me"}},
 	}
 }
 
@@ -59,13 +59,13 @@ func TestCreateDataDisk(t *testing.T) {
 	if _, err := io.ReadFull(f, first); err != nil {
 		t.Fatal(err)
 	}
-	if !userdata.HasMagic(first) {
-		t.Errorf("the disk does not start with the %q entry", userdata.Magic)
+	if !api.HasUserdataMagic(first) {
+		t.Errorf("the disk does not start with the %q entry", api.UserdataMagic)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
-	got, err := userdata.Read(f)
+	got, err := api.ReadUserdata(f)
 	if err != nil {
 		t.Fatalf("reading the userdata back: %v", err)
 	}
@@ -87,14 +87,14 @@ func TestCreateDataDiskRefuses(t *testing.T) {
 	tests := []struct {
 		name, path string
 		size       int64
-		u          userdata.Userdata
+		u          api.Userdata
 		want       string
 	}{
 		{"existing disk", existing, 1 << 20, testUserdata(), "already exists"},
 		{"odd size", filepath.Join(dir, "a"), 1<<20 + 1, testUserdata(), "multiple of 512"},
 		{"zero size", filepath.Join(dir, "b"), 0, testUserdata(), "multiple of 512"},
 		{"too small", filepath.Join(dir, "c"), 1024, testUserdata(), "too small"},
-		{"incomplete userdata", filepath.Join(dir, "d"), 1 << 20, userdata.Userdata{Hostname: "x"}, "is empty"},
+		{"incomplete userdata", filepath.Join(dir, "d"), 1 << 20, api.Userdata{Hostname: "x"}, "is empty"},
 		{"missing directory", filepath.Join(dir, "nope", "disk.raw"), 1 << 20, testUserdata(), "creating"},
 	}
 	for _, tt := range tests {
@@ -129,7 +129,7 @@ func TestUserdataStream(t *testing.T) {
 		t.Fatalf("stream length = %d, want %d", len(data), size)
 	}
 	var tarball bytes.Buffer
-	if err := userdata.Write(&tarball, u); err != nil {
+	if err := api.WriteUserdata(&tarball, u); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(data[:tarball.Len()], tarball.Bytes()) {
@@ -138,7 +138,7 @@ func TestUserdataStream(t *testing.T) {
 	if bytes.ContainsFunc(data[tarball.Len():], func(r rune) bool { return r != 0 }) {
 		t.Error("the stream is not zeros after the tar")
 	}
-	got, err := userdata.Read(bytes.NewReader(data))
+	got, err := api.ReadUserdata(bytes.NewReader(data))
 	if err != nil || !reflect.DeepEqual(got, u) {
 		t.Errorf("reading the stream back = %+v, %v", got, err)
 	}

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // GuestTLSDir is where dockerd in the guest finds its certificates.
-const GuestTLSDir = "/var/lib/tender/tls"
+const GuestTLSDir = api.TLSDir
 
 // RemoteFile is a file to put on the guest with Upload.
 type RemoteFile struct {
@@ -85,9 +85,9 @@ func installServerCerts(ctx context.Context, c *Client, dir string, ca, cert, ke
 	}()
 
 	files := []RemoteFile{
-		{Name: path.Base(userdata.CACertFile), Data: ca, Mode: 0o644},
-		{Name: path.Base(userdata.ServerCertFile), Data: cert, Mode: 0o644},
-		{Name: path.Base(userdata.ServerKeyFile), Data: key, Mode: 0o600},
+		{Name: path.Base(api.CACertFile), Data: ca, Mode: 0o644},
+		{Name: path.Base(api.ServerCertFile), Data: cert, Mode: 0o644},
+		{Name: path.Base(api.ServerKeyFile), Data: key, Mode: 0o600},
 	}
 	if err := c.Upload(ctx, tmp, files); err != nil {
 		return fmt.Errorf("installing server certs: %w", err)
@@ -100,7 +100,7 @@ func installServerCerts(ctx context.Context, c *Client, dir string, ca, cert, ke
 	if _, err := c.Output(ctx, strings.Join(script, " && ")); err != nil {
 		return fmt.Errorf("installing server certs: %w", err)
 	}
-	if _, err := c.Output(ctx, "sudo tender-agent restart-docker"); err != nil {
+	if _, err := c.Agent(ctx, api.RestartDocker()); err != nil {
 		return fmt.Errorf("restarting docker after installing server certs: %w", err)
 	}
 	return nil

@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // fakeGuestTools puts a sudo that just runs its arguments and a tender-agent
+// (at the guest's api.AgentPath)
 // that logs its arguments (and fails when agentFails) first in the test
 // server's PATH, and gives the server a TMPDIR of its own. It returns the
 // agent log and the TMPDIR.
@@ -23,7 +26,7 @@ func fakeGuestTools(t *testing.T, s *testServer, agentFails bool) (agentLog, tmp
 		agent += "echo 'dockerd did not come back' >&2\nexit 1\n"
 	}
 	for name, script := range map[string]string{
-		"sudo":         "#!/bin/sh\nexec \"$@\"\n",
+		"sudo":         "#!/bin/sh\n[ \"$1\" = -n ] && shift\nexec \"$@\"\n",
 		"tender-agent": agent,
 	} {
 		if err := os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755); err != nil {
@@ -31,6 +34,7 @@ func fakeGuestTools(t *testing.T, s *testServer, agentFails bool) (agentLog, tmp
 		}
 	}
 	s.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "TMPDIR=" + tmp}
+	s.Paths = map[string]string{api.AgentPath: filepath.Join(bin, "tender-agent")}
 	return agentLog, tmp
 }
 

@@ -9,6 +9,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/runner"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -174,6 +176,15 @@ func (c *Client) Output(ctx context.Context, cmd string) ([]byte, error) {
 	}
 	return stdout.Bytes(), nil
 }
+
+// Agent runs one of the guest agent's commands and returns its stdout, as
+// Output does.
+func (c *Client) Agent(ctx context.Context, call api.Call) ([]byte, error) {
+	return c.Output(ctx, AgentCommandLine(call))
+}
+
+// AgentCommandLine is call as a command line for the guest's shell.
+func AgentCommandLine(call api.Call) string { return runner.Quote(call.Argv()) }
 
 // waitSession waits for a started session and turns its end into an exit
 // code. When ctx ends first it closes the session.

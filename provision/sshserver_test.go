@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -27,6 +28,9 @@ type testServer struct {
 	UserKey []byte        // OpenSSH private key the server accepts
 	Home    string
 	Env     []string // extra environment for exec and shell
+	// Paths maps absolute guest paths in commands to local files, as the
+	// guest's filesystem would hold them (the agent at api.AgentPath).
+	Paths map[string]string
 
 	mu   sync.Mutex
 	ptys []string // TERM of each pty-req
@@ -181,6 +185,9 @@ func (s *testServer) run(ch ssh.Channel, reqs <-chan *ssh.Request, command strin
 	if command == noStatusCommand {
 		go ssh.DiscardRequests(reqs)
 		return
+	}
+	for guest, local := range s.Paths {
+		command = strings.ReplaceAll(command, guest, local)
 	}
 	cmd := exec.Command("sh")
 	if command != "" {

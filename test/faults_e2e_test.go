@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/agent/disk"
 )
 
@@ -541,7 +542,7 @@ func lastDiskCheck(t *testing.T, c *cli) string {
 	log := c.tender("logs", "--agent")
 	last := ""
 	for _, line := range strings.Split(log, "\n") {
-		if strings.Contains(line, "phase agent-start") {
+		if strings.Contains(line, "phase "+api.PhaseAgentStart) {
 			last = "" // a new boot: only the latest one counts
 		}
 		if strings.Contains(line, "no fsck needed") || strings.Contains(line, "e2fsck") || strings.Contains(line, "formatting") {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/provision"
 	"github.com/tenderdev/tender/test/vmtest"
 	"golang.org/x/crypto/ssh"
@@ -72,7 +73,7 @@ func TestImage(t *testing.T) {
 	})
 	t.Run("tender-agent restart-docker", func(t *testing.T) {
 		began := time.Now()
-		if out, err := vm.Run("sudo -n tender-agent restart-docker"); err != nil {
+		if out, err := vm.Run(provision.AgentCommandLine(api.RestartDocker())); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
 		t.Logf("dockerd restarted and answering after %s", time.Since(began).Round(100*time.Millisecond))
@@ -219,7 +220,7 @@ func TestImage(t *testing.T) {
 		}
 	})
 	t.Run("tender-agent poweroff", func(t *testing.T) {
-		if _, err := vm2.Run("sudo -n tender-agent poweroff"); err != nil && !strings.Contains(err.Error(), "exit") {
+		if _, err := vm2.Run(provision.AgentCommandLine(api.Poweroff())); err != nil && !strings.Contains(err.Error(), "exit") {
 			t.Logf("ssh session ended with: %v", err)
 		}
 		if err := vm2.WaitExit(30 * time.Second); err != nil {
@@ -353,8 +354,8 @@ func logPhases(t *testing.T, serial string) {
 	t.Helper()
 	var phases []string
 	for _, l := range strings.Split(serial, "\n") {
-		if i := strings.Index(l, "tender-agent: phase "); i >= 0 {
-			phases = append(phases, strings.TrimPrefix(strings.TrimSpace(l[i:]), "tender-agent: phase "))
+		if ev, ok := api.ParseConsoleLine(l); ok && ev.Kind == api.ConsolePhase {
+			phases = append(phases, fmt.Sprintf("%s %.2f", ev.Phase, ev.Seconds))
 		}
 	}
 	t.Logf("phases (guest uptime): %s", strings.Join(phases, ", "))

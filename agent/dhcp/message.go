@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package dhcp is a small DHCPv4 client: enough to lease an address from
 // QEMU user networking, VirtualBox NAT or an ordinary LAN server. The wire
 // format (message.go, packet.go) is pure and unit-tested; client.go talks to

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package disk recognises a tender data disk without trusting anything else:
 // it reads an ext2/3/4 superblock's label itself and asks the userdata
 // package about the first-boot tar, so that the guest agent can refuse to
@@ -14,7 +16,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // Kind is what a disk holds, as far as tender is concerned.
@@ -23,7 +25,7 @@ type Kind int
 const (
 	// Foreign disks are neither: they are never touched.
 	Foreign Kind = iota
-	// Formatted disks carry an ext filesystem labelled userdata.Label.
+	// Formatted disks carry an ext filesystem labelled api.DataLabel.
 	Formatted
 	// Fresh disks start with the userdata tar and ask to be formatted.
 	Fresh
@@ -102,19 +104,19 @@ func Classify(head []byte) (kind Kind, reason string) {
 	// The label wins: after formatting, stale tar bytes must never lead to a
 	// second format.
 	label, isExt := ExtLabel(head)
-	if isExt && label == userdata.Label {
+	if isExt && label == api.DataLabel {
 		return Formatted, ""
 	}
-	if len(head) >= 512 && userdata.HasMagic(head[:512]) {
+	if len(head) >= 512 && api.HasUserdataMagic(head[:512]) {
 		return Fresh, ""
 	}
 	switch {
 	case isExt:
-		return Foreign, fmt.Sprintf("it holds an ext filesystem labelled %q, not %q", label, userdata.Label)
+		return Foreign, fmt.Sprintf("it holds an ext filesystem labelled %q, not %q", label, api.DataLabel)
 	case allZero(head):
-		return Foreign, fmt.Sprintf("it is blank: no %q tar and no ext filesystem labelled %q", userdata.Magic, userdata.Label)
+		return Foreign, fmt.Sprintf("it is blank: no %q tar and no ext filesystem labelled %q", api.UserdataMagic, api.DataLabel)
 	default:
-		return Foreign, fmt.Sprintf("it holds unknown data: no %q tar and no ext filesystem labelled %q", userdata.Magic, userdata.Label)
+		return Foreign, fmt.Sprintf("it holds unknown data: no %q tar and no ext filesystem labelled %q", api.UserdataMagic, api.DataLabel)
 	}
 }
 

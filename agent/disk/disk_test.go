@@ -1,3 +1,5 @@
+//go:build linux
+
 package disk
 
 import (
@@ -10,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 func superblock(label string) []byte {
@@ -23,8 +25,8 @@ func superblock(label string) []byte {
 func tarHead(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	u := userdata.Userdata{Hostname: "h", AuthorizedKeys: []byte("k"), SSHHostKey: []byte("k"), CACert: []byte("c"), ServerCert: []byte("c"), ServerKey: []byte("k")}
-	if err := userdata.Write(&buf, u); err != nil {
+	u := api.Userdata{Hostname: "h", AuthorizedKeys: []byte("k"), SSHHostKey: []byte("k"), CACert: []byte("c"), ServerCert: []byte("c"), ServerKey: []byte("k")}
+	if err := api.WriteUserdata(&buf, u); err != nil {
 		t.Fatal(err)
 	}
 	head := make([]byte, HeadSize)
@@ -36,7 +38,7 @@ func TestClassify(t *testing.T) {
 	random := bytes.Repeat([]byte("precious"), HeadSize/8)
 	// A tar whose stale bytes survived formatting: the label must win.
 	formattedOverTar := tarHead(t)
-	copy(formattedOverTar[superblockOffset:], superblock(userdata.Label)[superblockOffset:])
+	copy(formattedOverTar[superblockOffset:], superblock(api.DataLabel)[superblockOffset:])
 	for _, tc := range []struct {
 		name   string
 		head   []byte
@@ -73,14 +75,14 @@ func TestExtLabelFromMkfs(t *testing.T) {
 	if err := os.Truncate(img, 8<<20); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(mkfs, "-q", "-F", "-L", userdata.Label, img).CombinedOutput(); err != nil {
+	if out, err := exec.Command(mkfs, "-q", "-F", "-L", api.DataLabel, img).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v: %s", err, out)
 	}
 	head, err := ReadHead(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if label, ok := ExtLabel(head); !ok || label != userdata.Label {
+	if label, ok := ExtLabel(head); !ok || label != api.DataLabel {
 		t.Errorf("ExtLabel = %q, %v", label, ok)
 	}
 	if !ExtClean(head) {

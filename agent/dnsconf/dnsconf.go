@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package dnsconf lets the host override the name servers DHCP gave the
 // guest (the `dns` setting). The override lives in /run, so every boot starts
 // from DHCP's servers (the hypervisor's NAT resolver, which follows the

@@ -1,3 +1,5 @@
+//go:build linux
+
 package guest
 
 import (
@@ -10,28 +12,23 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
-// ControlSocket is where PID 1 takes requests from `tender-agent COMMAND`.
+// The control socket (api.api.ControlSocket) takes requests from
+// `tender-agent COMMAND` for the commands PID 1 serves (api.Command.PID1).
 // It is root's only (0600): the host runs the client with sudo.
-const ControlSocket = "/run/tender/agent.sock"
-
-// The control protocol: the client sends one command line; the agent
-// answers with lines, the last one "ok" or "error: …".
-const (
-	cmdRestartDocker = "restart-docker"
-	cmdPoweroff      = "poweroff"
-)
 
 // serveControl answers requests until ctx ends.
 func (a *agent) serveControl(ctx context.Context) error {
 	_ = os.MkdirAll("/run/tender", 0o755)
-	_ = os.Remove(ControlSocket)
-	l, err := net.Listen("unix", ControlSocket)
+	_ = os.Remove(api.ControlSocket)
+	l, err := net.Listen("unix", api.ControlSocket)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", ControlSocket, err)
+		return fmt.Errorf("listening on %s: %w", api.ControlSocket, err)
 	}
-	if err := os.Chmod(ControlSocket, 0o600); err != nil {
+	if err := os.Chmod(api.ControlSocket, 0o600); err != nil {
 		l.Close()
 		return err
 	}
@@ -62,37 +59,28 @@ func (a *agent) handleControl(c net.Conn) {
 	cmd := strings.TrimSpace(line)
 	a.log.Logf("control: %s", cmd)
 	switch cmd {
-	case cmdRestartDocker:
+	case api.CmdRestartDocker:
 		if err := a.restartDocker(); err != nil {
-			fmt.Fprintf(c, "error: %v\n", err)
+			fmt.Fprintf(c, "%s%v\n", api.ControlError, err)
 			return
 		}
-		fmt.Fprintln(c, "ok")
-	case cmdPoweroff:
-		fmt.Fprintln(c, "ok")
+		fmt.Fprintln(c, api.ControlOK)
+	case api.CmdPoweroff:
+		fmt.Fprintln(c, api.ControlOK)
 		a.requestShutdown("tender-agent poweroff")
 	default:
-		fmt.Fprintf(c, "error: unknown command %q\n", cmd)
+		fmt.Fprintf(c, "%sunknown command %q\n", api.ControlError, cmd)
 	}
 }
 
-// Client handles `tender-agent COMMAND` run by a user inside the guest.
-func Client(version string, args []string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("usage: tender-agent restart-docker | poweroff | version")
-	}
-	switch args[0] {
-	case "version":
-		fmt.Fprintln(stdout, version)
-		return nil
-	case cmdRestartDocker, cmdPoweroff:
-		return request(args[0], stdout)
-	}
-	return fmt.Errorf("unknown command %q (want restart-docker, poweroff or version)", args[0])
+// Request sends cmd, one of the commands PID 1 serves, over the control
+// socket and copies PID 1's progress lines to stdout.
+func Request(cmd string, stdout io.Writer) error {
+	return request(cmd, stdout)
 }
 
 func request(cmd string, stdout io.Writer) error {
-	c, err := net.DialTimeout("unix", ControlSocket, 5*time.Second)
+	c, err := net.DialTimeout("unix", api.ControlSocket, 5*time.Second)
 	if err != nil {
 		if errors.Is(err, os.ErrPermission) {
 			return fmt.Errorf("connecting to the agent: %w (run it with sudo)", err)
@@ -108,15 +96,15 @@ func request(cmd string, stdout io.Writer) error {
 	last := ""
 	for sc.Scan() {
 		last = sc.Text()
-		if last != "ok" && !strings.HasPrefix(last, "error: ") {
+		if last != api.ControlOK && !strings.HasPrefix(last, api.ControlError) {
 			fmt.Fprintln(stdout, last)
 		}
 	}
 	switch {
-	case last == "ok":
+	case last == api.ControlOK:
 		return nil
-	case strings.HasPrefix(last, "error: "):
-		return errors.New(strings.TrimPrefix(last, "error: "))
+	case strings.HasPrefix(last, api.ControlError):
+		return errors.New(strings.TrimPrefix(last, api.ControlError))
 	}
 	return fmt.Errorf("%s: the agent closed the connection without an answer", cmd)
 }

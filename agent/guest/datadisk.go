@@ -1,3 +1,5 @@
+//go:build linux
+
 package guest
 
 import (
@@ -11,19 +13,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/agent/disk"
-	"github.com/tenderdev/tender/agent/userdata"
 	"golang.org/x/sys/unix"
 )
 
 // Paths of the guest contract.
 const (
 	DataMount   = "/mnt/tender-data" // the data disk itself
-	TenderDir   = "/var/lib/tender"
-	UserdataDir = TenderDir + "/userdata" // the first boot's userdata, file per tar entry
-	TLSDir      = TenderDir + "/tls"      // dockerd's ca.pem, server.pem, server-key.pem
-	SSHDir      = TenderDir + "/ssh"      // sshd's host key
-	LogDir      = TenderDir + "/log"
+	TenderDir   = api.StateDir
+	UserdataDir = api.UserdataDir    // the first boot's userdata, file per tar entry
+	TLSDir      = api.TLSDir         // dockerd's ca.pem, server.pem, server-key.pem
+	SSHDir      = TenderDir + "/ssh" // sshd's host key
+	LogDir      = api.LogDir
 	DaemonJSON  = TenderDir + "/daemon.json"
 )
 
@@ -40,12 +42,12 @@ var errNoDataDisk = errors.New("no tender data disk")
 // mountDataDisk finds the data disk, formats it if it asks to be, mounts it
 // and bind-mounts the persisted directories. It returns the userdata kept on
 // the disk.
-func (a *agent) mountDataDisk(ctx context.Context) (userdata.Userdata, error) {
+func (a *agent) mountDataDisk(ctx context.Context) (api.Userdata, error) {
 	dev, kind, head, err := a.findDataDisk()
 	if err != nil {
-		return userdata.Userdata{}, err
+		return api.Userdata{}, err
 	}
-	var fresh userdata.Userdata
+	var fresh api.Userdata
 	switch kind {
 	case disk.Formatted:
 		if disk.ExtClean(head) {
@@ -70,45 +72,45 @@ func (a *agent) mountDataDisk(ctx context.Context) (userdata.Userdata, error) {
 	case disk.Fresh:
 		f, err := os.Open(dev)
 		if err != nil {
-			return userdata.Userdata{}, fmt.Errorf("opening %s: %w", dev, err)
+			return api.Userdata{}, fmt.Errorf("opening %s: %w", dev, err)
 		}
-		fresh, err = userdata.Read(f)
+		fresh, err = api.ReadUserdata(f)
 		f.Close()
 		if err != nil {
-			return userdata.Userdata{}, fmt.Errorf("reading the userdata on %s (not formatting it): %w", dev, err)
+			return api.Userdata{}, fmt.Errorf("reading the userdata on %s (not formatting it): %w", dev, err)
 		}
-		a.log.Printf("formatting %s as ext4 %q (first boot)", dev, userdata.Label)
+		a.log.Printf("formatting %s as ext4 %q (first boot)", dev, api.DataLabel)
 		if _, err := a.procs.run(ctx, "mkfs.ext4", mkfsArgs(dev, randomUUID(), randomUUID())...); err != nil {
-			return userdata.Userdata{}, fmt.Errorf("formatting %s: %w", dev, err)
+			return api.Userdata{}, fmt.Errorf("formatting %s: %w", dev, err)
 		}
 	}
 	if err := os.MkdirAll(DataMount, 0o755); err != nil {
-		return userdata.Userdata{}, err
+		return api.Userdata{}, err
 	}
 	if err := unix.Mount(dev, DataMount, "ext4", unix.MS_NOATIME, ""); err != nil {
-		return userdata.Userdata{}, fmt.Errorf("mounting %s on %s: %w", dev, DataMount, err)
+		return api.Userdata{}, fmt.Errorf("mounting %s on %s: %w", dev, DataMount, err)
 	}
 	for _, p := range persisted {
 		src := filepath.Join(DataMount, p)
 		if err := os.MkdirAll(src, 0o755); err != nil {
-			return userdata.Userdata{}, err
+			return api.Userdata{}, err
 		}
 		if err := os.MkdirAll(p, 0o755); err != nil {
-			return userdata.Userdata{}, err
+			return api.Userdata{}, err
 		}
 		if err := unix.Mount(src, p, "", unix.MS_BIND, ""); err != nil {
-			return userdata.Userdata{}, fmt.Errorf("bind-mounting %s on %s: %w", src, p, err)
+			return api.Userdata{}, fmt.Errorf("bind-mounting %s on %s: %w", src, p, err)
 		}
 	}
 	if kind == disk.Fresh {
 		if err := saveUserdata(UserdataDir, fresh); err != nil {
-			return userdata.Userdata{}, fmt.Errorf("keeping the userdata on the disk: %w", err)
+			return api.Userdata{}, fmt.Errorf("keeping the userdata on the disk: %w", err)
 		}
 		return fresh, nil
 	}
 	u, err := loadUserdata(UserdataDir)
 	if err != nil {
-		return userdata.Userdata{}, fmt.Errorf("data disk %s has no usable userdata in %s: %w", dev, UserdataDir, err)
+		return api.Userdata{}, fmt.Errorf("data disk %s has no usable userdata in %s: %w", dev, UserdataDir, err)
 	}
 	return u, nil
 }
@@ -118,7 +120,7 @@ func (a *agent) mountDataDisk(ctx context.Context) (userdata.Userdata, error) {
 // filesystem UUID and directory hash seed given, because mke2fs otherwise
 // waits for the kernel's entropy pool, not yet seeded this early under TCG.
 func mkfsArgs(dev, uuid, hashSeed string) []string {
-	return []string{"-F", "-q", "-L", userdata.Label, "-m", "1", "-U", uuid,
+	return []string{"-F", "-q", "-L", api.DataLabel, "-m", "1", "-U", uuid,
 		"-E", "lazy_itable_init=1,lazy_journal_init=1,hash_seed=" + hashSeed, dev}
 }
 

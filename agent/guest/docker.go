@@ -1,3 +1,5 @@
+//go:build linux
+
 package guest
 
 import (
@@ -6,8 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // DockerSocket is dockerd's unix socket inside the guest.
@@ -34,7 +39,7 @@ func dockerdArgs() []string {
 		"--tlscacert=" + TLSDir + "/ca.pem",
 		"--tlscert=" + TLSDir + "/server.pem",
 		"--tlskey=" + TLSDir + "/server-key.pem",
-		"-H", "tcp://0.0.0.0:2376",
+		"-H", "tcp://0.0.0.0:" + strconv.Itoa(api.DockerPort),
 		"-H", "unix://" + DockerSocket,
 		"--config-file", DaemonJSON,
 		"--containerd=" + ContainerdSocket,

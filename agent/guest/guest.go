@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package guest is the agent as PID 1 of the real root: it sets the machine
 // up, runs sshd and dockerd, and shuts down cleanly on the power button.
 //
@@ -23,23 +25,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/agent/shares"
 )
-
-// Phase names printed as "tender-agent: phase NAME SECONDS"; the benchmark
-// reads them.
-const (
-	PhaseAgentStart    = "agent-start"
-	PhaseModulesLoaded = "modules-loaded"
-	PhaseNetworkUp     = "network-up"
-	PhaseDiskMounted   = "disk-mounted"
-	PhaseEngineReady   = "engine-ready"
-	PhaseSSHDStarted   = "sshd-started"
-	PhaseDockerdReady  = "dockerd-ready"
-)
-
-// ReadyLine is printed once, alone on its line, when dockerd answers.
-const ReadyLine = Prefix + "ready"
 
 type agent struct {
 	version string
@@ -76,7 +64,7 @@ func Run(version string) error {
 		cancel:      cancel,
 		shutdownReq: make(chan string, 1),
 	}
-	a.phase(PhaseAgentStart)
+	a.phase(api.PhaseAgentStart)
 	a.log.Logf("tender-agent %s", version)
 	if mountErr != nil {
 		a.log.Printf("%v", mountErr)
@@ -99,14 +87,14 @@ func (a *agent) boot() {
 	}
 	modules := a.loadBootModules()
 	defer modules.loadRest()
-	a.phase(PhaseModulesLoaded)
+	a.phase(api.PhaseModulesLoaded)
 
 	netUp := a.network(a.ctx)
 	dockerModules := modules.loadDocker(netUp)
 	go func() {
 		select {
 		case <-netUp:
-			a.phase(PhaseNetworkUp)
+			a.phase(api.PhaseNetworkUp)
 		case <-a.ctx.Done():
 		}
 	}()
@@ -123,10 +111,10 @@ func (a *agent) boot() {
 	if err := os.MkdirAll(LogDir, 0o755); err != nil {
 		a.log.Printf("%v", err)
 	}
-	if err := a.log.setFile(LogDir + "/agent.log"); err != nil {
+	if err := a.log.setFile(api.AgentLog); err != nil {
 		a.log.Printf("opening agent.log: %v", err)
 	}
-	a.phase(PhaseDiskMounted)
+	a.phase(api.PhaseDiskMounted)
 	if err := setHostname(u.Hostname); err != nil {
 		a.log.Printf("%v", err)
 	}
@@ -136,7 +124,7 @@ func (a *agent) boot() {
 	if err := a.installEngine(a.ctx); err != nil {
 		a.log.Printf("%v", err)
 	}
-	a.phase(PhaseEngineReady)
+	a.phase(api.PhaseEngineReady)
 	go prefetch(a.log, prefetchFiles)
 	go func() { // host folders; not waited for (see package shares)
 		if err := shares.Mount(a.ctx, u.Shares, a.log.Logf); err != nil {
@@ -152,7 +140,7 @@ func (a *agent) boot() {
 	go a.containerd.run()
 	go a.sshd.run()
 	<-a.sshd.started
-	a.phase(PhaseSSHDStarted)
+	a.phase(api.PhaseSSHDStarted)
 	<-dockerModules // netfilter, bridge, overlay: dockerd needs them
 	go a.dockerd.run()
 
@@ -162,7 +150,7 @@ func (a *agent) boot() {
 		a.log.Printf("%v (see %s/dockerd.log)", err, LogDir)
 		return
 	}
-	a.phase(PhaseDockerdReady)
+	a.phase(api.PhaseDockerdReady)
 	modules.loadRest()
 	select {
 	case <-netUp:
@@ -171,7 +159,7 @@ func (a *agent) boot() {
 	case <-a.ctx.Done():
 		return
 	}
-	a.log.Printf("ready")
+	a.log.Console(api.ReadyLine)
 }
 
 // moduleLoader loads ModulesFile's modules tier by tier.
@@ -281,7 +269,7 @@ func prefetch(log *logger, files []string) {
 }
 
 func (a *agent) phase(name string) {
-	a.log.Printf("%s", phaseLine(name, uptime()))
+	a.log.Console(api.PhaseLine(name, uptime()))
 }
 
 // handleSignals turns SIGTERM, SIGINT (Ctrl-Alt-Del once the kernel is told

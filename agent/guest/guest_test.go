@@ -1,7 +1,8 @@
+//go:build linux
+
 package guest
 
 import (
-	"bytes"
 	"encoding/binary"
 	"net"
 	"os"
@@ -9,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 func TestSSHDConfig(t *testing.T) {
@@ -172,8 +173,8 @@ func TestUptimeAndPhase(t *testing.T) {
 	if _, err := parseUptime(""); err == nil {
 		t.Error("empty uptime parsed")
 	}
-	if got := phaseLine(PhaseDockerdReady, 9.876); got != "phase dockerd-ready 9.88" {
-		t.Errorf("phaseLine = %q", got)
+	if got := api.PhaseLine(api.PhaseDockerdReady, 9.876); got != "tender-agent: phase dockerd-ready 9.88" {
+		t.Errorf("PhaseLine = %q", got)
 	}
 }
 
@@ -181,9 +182,9 @@ func TestUserdataKeptOnDisk(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to chown")
 	}
-	u := userdata.Userdata{Hostname: "dev", AuthorizedKeys: []byte("ssh-ed25519 AAA\n"), SSHHostKey: []byte("key"),
+	u := api.Userdata{Hostname: "dev", AuthorizedKeys: []byte("ssh-ed25519 AAA\n"), SSHHostKey: []byte("key"),
 		CACert: []byte("ca"), ServerCert: []byte("cert"), ServerKey: []byte("skey"),
-		Shares: []userdata.Share{{Type: "9p", Tag: "home", Target: "/Users"}}}
+		Shares: []api.Share{{Type: "9p", Tag: "home", Target: "/Users"}}}
 	dir := t.TempDir()
 	if err := saveUserdata(dir, u); err != nil {
 		t.Fatal(err)
@@ -195,28 +196,15 @@ func TestUserdataKeptOnDisk(t *testing.T) {
 	if !reflect.DeepEqual(got, u) {
 		t.Errorf("loaded %+v\nwant %+v", got, u)
 	}
-	fi, err := os.Stat(dir + "/" + userdata.ServerKeyFile)
+	fi, err := os.Stat(dir + "/" + api.ServerKeyFile)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("server key mode = %v, %v", fi.Mode(), err)
 	}
-	if err := os.Remove(dir + "/" + userdata.CACertFile); err != nil {
+	if err := os.Remove(dir + "/" + api.CACertFile); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := loadUserdata(dir); err == nil {
 		t.Error("userdata without its CA loaded")
-	}
-}
-
-func TestClientUsage(t *testing.T) {
-	var out bytes.Buffer
-	if err := Client("v1.2.3", []string{"version"}, &out); err != nil || out.String() != "v1.2.3\n" {
-		t.Errorf("version: %q, %v", out.String(), err)
-	}
-	if err := Client("v", []string{"dance"}, &out); err == nil || !strings.Contains(err.Error(), `unknown command "dance"`) {
-		t.Errorf("unknown command: %v", err)
-	}
-	if err := Client("v", nil, &out); err == nil || !strings.Contains(err.Error(), "usage") {
-		t.Errorf("no command: %v", err)
 	}
 }
 

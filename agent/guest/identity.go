@@ -1,3 +1,5 @@
+//go:build linux
+
 package guest
 
 import (
@@ -11,13 +13,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 	"golang.org/x/sys/unix"
 )
 
 // userdataFiles maps each userdata file to its field, for keeping the
 // userdata on disk under the tar's own names.
-func userdataFiles(u *userdata.Userdata) []struct {
+func userdataFiles(u *api.Userdata) []struct {
 	name string
 	data *[]byte
 	mode os.FileMode
@@ -27,16 +29,16 @@ func userdataFiles(u *userdata.Userdata) []struct {
 		data *[]byte
 		mode os.FileMode
 	}{
-		{userdata.AuthorizedKeysFile, &u.AuthorizedKeys, 0o600},
-		{userdata.SSHHostKeyFile, &u.SSHHostKey, 0o600},
-		{userdata.CACertFile, &u.CACert, 0o644},
-		{userdata.ServerCertFile, &u.ServerCert, 0o644},
-		{userdata.ServerKeyFile, &u.ServerKey, 0o600},
+		{api.AuthorizedKeysFile, &u.AuthorizedKeys, 0o600},
+		{api.SSHHostKeyFile, &u.SSHHostKey, 0o600},
+		{api.CACertFile, &u.CACert, 0o644},
+		{api.ServerCertFile, &u.ServerCert, 0o644},
+		{api.ServerKeyFile, &u.ServerKey, 0o600},
 	}
 }
 
 // saveUserdata keeps u in dir (root only).
-func saveUserdata(dir string, u userdata.Userdata) error {
+func saveUserdata(dir string, u api.Userdata) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -49,15 +51,15 @@ func saveUserdata(dir string, u userdata.Userdata) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dir, userdata.SharesFile), shares, 0o644, 0, 0); err != nil {
+	if err := writeFile(filepath.Join(dir, api.SharesFile), shares, 0o644, 0, 0); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, userdata.HostnameFile), []byte(u.Hostname+"\n"), 0o644, 0, 0)
+	return writeFile(filepath.Join(dir, api.HostnameFile), []byte(u.Hostname+"\n"), 0o644, 0, 0)
 }
 
 // loadUserdata reads what saveUserdata kept.
-func loadUserdata(dir string) (userdata.Userdata, error) {
-	var u userdata.Userdata
+func loadUserdata(dir string) (api.Userdata, error) {
+	var u api.Userdata
 	var errs []error
 	for _, f := range userdataFiles(&u) {
 		b, err := os.ReadFile(filepath.Join(dir, f.name))
@@ -66,12 +68,12 @@ func loadUserdata(dir string) (userdata.Userdata, error) {
 		}
 		*f.data = b
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, userdata.HostnameFile)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(dir, api.HostnameFile)); err == nil {
 		u.Hostname = strings.TrimSpace(string(b))
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, userdata.SharesFile)); err == nil && len(bytes.TrimSpace(b)) > 0 {
+	if b, err := os.ReadFile(filepath.Join(dir, api.SharesFile)); err == nil && len(bytes.TrimSpace(b)) > 0 {
 		if err := json.Unmarshal(b, &u.Shares); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", userdata.SharesFile, err))
+			errs = append(errs, fmt.Errorf("%s: %w", api.SharesFile, err))
 		}
 	}
 	if len(errs) > 0 {
@@ -166,7 +168,7 @@ func mergeAuthorizedKeys(existing, keys []byte) []byte {
 // boot: the docker user's authorized_keys, the host key, and the TLS files
 // when missing (the host replaces those in TLSDir to rotate certs, so the
 // first boot's copies must not overwrite them).
-func (a *agent) installIdentity(u userdata.Userdata) error {
+func (a *agent) installIdentity(u api.Userdata) error {
 	var errs []error
 	passwd, _ := os.ReadFile("/etc/passwd")
 	docker, ok := lookupUser(passwd, "docker")
@@ -196,7 +198,7 @@ func (a *agent) installIdentity(u userdata.Userdata) error {
 	if err := writeFile(ak, mergeAuthorizedKeys(existing, u.AuthorizedKeys), 0o600, docker.uid, docker.gid); err != nil {
 		errs = append(errs, fmt.Errorf("installing authorized_keys: %w", err))
 	}
-	if err := writeFile(filepath.Join(SSHDir, filepath.Base(userdata.SSHHostKeyFile)), u.SSHHostKey, 0o600, 0, 0); err != nil {
+	if err := writeFile(filepath.Join(SSHDir, filepath.Base(api.SSHHostKeyFile)), u.SSHHostKey, 0o600, 0, 0); err != nil {
 		errs = append(errs, fmt.Errorf("installing the ssh host key: %w", err))
 	}
 	for _, f := range []struct {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package guest
 
 import (
@@ -9,11 +11,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tenderdev/tender/agent/api"
 	"golang.org/x/sys/unix"
 )
-
-// Prefix starts every line the agent prints on the console.
-const Prefix = "tender-agent: "
 
 // logger writes detail to agent.log and a few lines to the serial console.
 // Before the data disk is mounted, file lines are kept in memory and written
@@ -45,13 +45,29 @@ func (l *logger) Printf(format string, args ...any) {
 	l.write(true, format, args...)
 }
 
+// Console writes a console line made by package api (a phase, the ready
+// line) to the console as it is and to agent.log without its prefix.
+func (l *logger) Console(line string) {
+	l.writeLine(line, strings.TrimPrefix(line, api.ConsolePrefix))
+}
+
 func (l *logger) write(console bool, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	if console {
+		l.writeLine(api.ConsoleLine(msg), msg)
+	} else {
+		l.writeLine("", msg)
+	}
+}
+
+// writeLine writes consoleLine (unless empty) to the console and msg to
+// agent.log, stamped with the uptime.
+func (l *logger) writeLine(consoleLine, msg string) {
 	stamp := fmt.Sprintf("[%8.3f] ", uptime())
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if console && l.console != nil {
-		io.WriteString(l.console, Prefix+msg+"\n")
+	if consoleLine != "" && l.console != nil {
+		io.WriteString(l.console, consoleLine+"\n")
 	}
 	line := stamp + msg + "\n"
 	if l.file != nil {
@@ -105,9 +121,4 @@ func parseUptime(s string) (float64, error) {
 		return 0, fmt.Errorf("empty /proc/uptime")
 	}
 	return strconv.ParseFloat(fields[0], 64)
-}
-
-// phaseLine is the line the benchmark reads.
-func phaseLine(name string, seconds float64) string {
-	return fmt.Sprintf("phase %s %.2f", name, seconds)
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package guest
 
 import (
@@ -5,9 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 const sshdConfigPath = "/run/tender/sshd_config"
@@ -17,7 +20,7 @@ const sshdConfigPath = "/run/tender/sshd_config"
 func renderSSHDConfig(hostKey string) string {
 	return strings.Join([]string{
 		"# written by tender-agent at each boot; changes are lost",
-		"Port 22",
+		"Port " + strconv.Itoa(api.SSHPort),
 		"HostKey " + hostKey,
 		"PubkeyAuthentication yes",
 		"PasswordAuthentication no",
@@ -40,7 +43,7 @@ func renderSSHDConfig(hostKey string) string {
 
 // newSSHD makes the supervised sshd: foreground, logging to sshd.log.
 func (a *agent) newSSHD() *service {
-	hostKey := filepath.Join(SSHDir, filepath.Base(userdata.SSHHostKeyFile))
+	hostKey := filepath.Join(SSHDir, filepath.Base(api.SSHHostKeyFile))
 	return newService("sshd", a.procs, a.log, func() (*exec.Cmd, error) {
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 			return nil, err

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package initramfs is the agent's first stage: from the initramfs it mounts
 // the ISO's squashfs root under a tmpfs overlay and switches to it.
 //

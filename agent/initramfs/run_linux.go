@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/agent/kmod"
 )
 
@@ -44,48 +47,52 @@ func boot(con console, version string) error {
 	if err := mountKernelFS(); err != nil {
 		return err
 	}
-	con.phase("initramfs-start")
-	con.printf("stage 1 (version %s)", version)
+	con.phase(api.PhaseInitramfsStart)
+	con.line(api.Stage1Line(version))
 	loadModules(con)
-	con.phase("modules-loaded")
+	con.phase(api.PhaseModulesLoaded)
 	dev, label, err := findMedium(10*time.Second, 25*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	con.printf("boot medium %s, volume %q", dev, label)
-	con.phase("medium-found")
+	con.phase(api.PhaseMediumFound)
 	if err := mountRoot(); err != nil {
 		return err
 	}
-	con.phase("root-mounted")
+	con.phase(api.PhaseRootMounted)
 	if err := switchRoot(con); err != nil {
 		return err
 	}
 	con.printf("root is %s%s under a tmpfs overlay; starting %s", ISOMount, RootImage, Stage2)
-	con.phase("switch-root")
+	con.phase(api.PhaseSwitchRoot)
 	if err := unix.Exec(Stage2, os.Args, os.Environ()); err != nil {
 		return fmt.Errorf("exec %s: %w", Stage2, err)
 	}
 	return nil
 }
 
-// console writes `tender-agent: ` lines to the serial console.
+// console writes the agent's console lines (package api) to the serial
+// console.
 type console struct{ w io.Writer }
 
 func (c console) printf(format string, args ...any) {
-	fmt.Fprintf(c.w, "tender-agent: "+format+"\n", args...)
+	c.line(api.ConsoleLine(fmt.Sprintf(format, args...)))
 }
+
+func (c console) line(s string) { fmt.Fprintln(c.w, s) }
 
 // phase prints the seconds since boot, for boot-time measurements.
 func (c console) phase(name string) {
-	b, err := os.ReadFile("/proc/uptime")
-	up := "?"
-	if err == nil {
-		if s, perr := ParseUptime(string(b)); perr == nil {
-			up = s
+	up := math.NaN()
+	if b, err := os.ReadFile("/proc/uptime"); err == nil {
+		if s, err := ParseUptime(string(b)); err == nil {
+			if v, err := strconv.ParseFloat(s, 64); err == nil {
+				up = v
+			}
 		}
 	}
-	c.printf("phase %s %s", name, up)
+	c.line(api.PhaseLine(name, up))
 }
 
 func mountKernelFS() error {

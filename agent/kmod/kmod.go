@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kmod loads kernel modules from files with finit_module(2): the
 // initramfs stage, the guest agent and the shares code all load theirs
 // through Load.

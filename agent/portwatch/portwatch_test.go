@@ -1,7 +1,8 @@
+//go:build linux
+
 package portwatch
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // Lines as a 6.12 guest prints them, with docker-proxy on 8080, sshd on 22,
@@ -81,52 +84,13 @@ func TestParseProcNetRejectsGarbage(t *testing.T) {
 }
 
 func TestListening(t *testing.T) {
-	got := NewSet(Listening("tcp", parse(t, tcp4)), Listening("tcp", parse(t, tcp6)), Listening("udp", parse(t, udp4))).Sorted()
+	got := api.NewPortSet(Listening("tcp", parse(t, tcp4)), Listening("tcp", parse(t, tcp6)), Listening("udp", parse(t, udp4))).Sorted()
 	// 22 and 2376 are reserved, 3306 and 8081 are loopback only, the
 	// connection and the connected UDP socket are not listening, 68 is
 	// the DHCP client, 8080 on IPv4 and IPv6 is one port.
-	want := []Port{{"tcp", 8080}, {"udp", 5353}}
+	want := []api.Port{{Proto: "tcp", Port: 8080}, {Proto: "udp", Port: 5353}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("listening = %v, want %v", got, want)
-	}
-}
-
-func TestDiff(t *testing.T) {
-	old := NewSet([]Port{{"tcp", 80}, {"tcp", 443}, {"udp", 53}})
-	cur := NewSet([]Port{{"tcp", 443}, {"udp", 53}, {"tcp", 8080}, {"udp", 5353}})
-	got := Diff(old, cur)
-	want := Event{Added: []Port{{"tcp", 8080}, {"udp", 5353}}, Removed: []Port{{"tcp", 80}}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Diff = %+v, want %+v", got, want)
-	}
-	if !Diff(cur, cur).Empty() {
-		t.Fatal("Diff of a set with itself is not empty")
-	}
-}
-
-func TestEncodeDecode(t *testing.T) {
-	var buf bytes.Buffer
-	evs := []Event{{Added: []Port{{"tcp", 8080}}}, {}, {Removed: []Port{{"tcp", 8080}}}}
-	for _, ev := range evs {
-		if err := Encode(&buf, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got, want := buf.String(), "{\"added\":[{\"proto\":\"tcp\",\"port\":8080}]}\n{}\n{\"removed\":[{\"proto\":\"tcp\",\"port\":8080}]}\n"; got != want {
-		t.Fatalf("stream = %q, want %q", got, want)
-	}
-	dec := NewDecoder(&buf)
-	for i, want := range evs {
-		got, err := dec.Next()
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Fatalf("event %d = %+v, %v; want %+v", i, got, err, want)
-		}
-	}
-	if _, err := dec.Next(); err != io.EOF {
-		t.Fatalf("after the last event: %v, want io.EOF", err)
-	}
-	if _, err := NewDecoder(strings.NewReader("not json\n")).Next(); err == nil {
-		t.Fatal("a bad line decoded")
 	}
 }
 
@@ -147,14 +111,14 @@ func TestWatch(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- Watch(ctx, pw, tables, 10*time.Millisecond, time.Hour) }()
-	dec := NewDecoder(pr)
+	dec := api.NewPortEventDecoder(pr)
 	ev, err := dec.Next()
-	if err != nil || !reflect.DeepEqual(ev, Event{Added: []Port{{"tcp", 8080}}}) {
+	if err != nil || !reflect.DeepEqual(ev, api.PortEvent{Added: []api.Port{{Proto: "tcp", Port: 8080}}}) {
 		t.Fatalf("first event = %+v, %v", ev, err)
 	}
 	write(strings.Replace(tcp4, "00000000:1F90", "00000000:1F91", 1))
 	ev, err = dec.Next()
-	if err != nil || !reflect.DeepEqual(ev, Event{Added: []Port{{"tcp", 8081}}, Removed: []Port{{"tcp", 8080}}}) {
+	if err != nil || !reflect.DeepEqual(ev, api.PortEvent{Added: []api.Port{{Proto: "tcp", Port: 8081}}, Removed: []api.Port{{Proto: "tcp", Port: 8080}}}) {
 		t.Fatalf("second event = %+v, %v", ev, err)
 	}
 	cancel()

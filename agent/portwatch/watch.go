@@ -1,3 +1,5 @@
+//go:build linux
+
 package portwatch
 
 import (
@@ -7,6 +9,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // Tables are the kernel's socket tables Watch reads, by protocol.
@@ -16,8 +20,8 @@ var Tables = map[string][]string{
 }
 
 // Scan reads the socket tables once. A missing table (no IPv6) is skipped.
-func Scan(tables map[string][]string) (Set, error) {
-	var lists [][]Port
+func Scan(tables map[string][]string) (api.PortSet, error) {
+	var lists [][]api.Port
 	for proto, files := range tables {
 		for _, path := range files {
 			f, err := os.Open(path)
@@ -35,7 +39,7 @@ func Scan(tables map[string][]string) (Set, error) {
 			lists = append(lists, Listening(proto, socks))
 		}
 	}
-	return NewSet(lists...), nil
+	return api.NewPortSet(lists...), nil
 }
 
 // Interval is how often Watch looks. Reading the four tables costs well
@@ -47,7 +51,7 @@ const Interval = 250 * time.Millisecond
 // change, until ctx ends or w fails (the host hung up). A line "{}" every
 // keepalive tells the host the guest is alive even when nothing changes.
 func Watch(ctx context.Context, w io.Writer, tables map[string][]string, interval, keepalive time.Duration) error {
-	cur := Set{}
+	cur := api.PortSet{}
 	first := true
 	lastWrite := time.Now()
 	t := time.NewTicker(interval)
@@ -57,9 +61,9 @@ func Watch(ctx context.Context, w io.Writer, tables map[string][]string, interva
 		if err != nil {
 			return err
 		}
-		ev := Diff(cur, next)
+		ev := api.DiffPorts(cur, next)
 		if first || !ev.Empty() || time.Since(lastWrite) >= keepalive {
-			if err := Encode(w, ev); err != nil {
+			if err := api.EncodePortEvent(w, ev); err != nil {
 				return err
 			}
 			lastWrite = time.Now()

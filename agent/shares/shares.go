@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package shares mounts the host folders the machine was created with: QEMU's
 // virtiofs or virtio-9p exports and VirtualBox shared folders, each at the
 // path the userdata names (by default the host's own path, so `docker run -v
@@ -22,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // Tuning of 9p mounts. msize is the largest message: the kernel's virtio
@@ -61,15 +63,15 @@ const (
 )
 
 // Options returns the filesystem type and mount data of a share.
-func Options(sh userdata.Share) (fstype, data string, err error) {
+func Options(sh api.Share) (fstype, data string, err error) {
 	switch sh.Type {
-	case userdata.Share9p:
+	case api.Share9p:
 		return "9p", fmt.Sprintf("trans=virtio,version=9p2000.L,msize=%d,cache=%s,access=client", MSize, Cache9p), nil
-	case userdata.ShareVirtiofs:
+	case api.ShareVirtiofs:
 		// Caching is virtiofsd's choice (its -o cache=, see vm/qemu): the
 		// guest takes the entry and attribute timeouts it is told.
 		return "virtiofs", "", nil
-	case userdata.ShareVboxsf:
+	case api.ShareVboxsf:
 		// vboxsf (Linux ≥ 5.6) takes text options; the host's ownership
 		// cannot be mapped, so files show as root's, as in VirtualBox's own
 		// guest additions.
@@ -81,9 +83,9 @@ func Options(sh userdata.Share) (fstype, data string, err error) {
 // ModulePatterns names the module files each share type needs, as they
 // appear in the module list (paths under /lib/modules/VERSION).
 var ModulePatterns = map[string][]string{
-	userdata.Share9p:       {"/fs/netfs/", "/net/9p/", "/fs/9p/"},
-	userdata.ShareVirtiofs: {"/fs/fuse/"}, // fuse.ko, virtiofs.ko
-	userdata.ShareVboxsf:   {"/virt/vboxguest/", "/fs/vboxsf/"},
+	api.Share9p:       {"/fs/netfs/", "/net/9p/", "/fs/9p/"},
+	api.ShareVirtiofs: {"/fs/fuse/"}, // fuse.ko, virtiofs.ko
+	api.ShareVboxsf:   {"/virt/vboxguest/", "/fs/vboxsf/"},
 }
 
 // Virtio device ids (virtio 1.2, section 5) of QEMU's two share devices.
@@ -98,16 +100,16 @@ const (
 // 9p), the userdata's first, then the other. vboxsf shares, and QEMU shares
 // when no device list could be read, keep their type.
 func HostTypes(typ string, devices []int) []string {
-	if typ != userdata.Share9p && typ != userdata.ShareVirtiofs {
+	if typ != api.Share9p && typ != api.ShareVirtiofs {
 		return []string{typ}
 	}
 	has := map[string]bool{
-		userdata.Share9p:       slices.Contains(devices, virtioID9p),
-		userdata.ShareVirtiofs: slices.Contains(devices, virtioIDFS),
+		api.Share9p:       slices.Contains(devices, virtioID9p),
+		api.ShareVirtiofs: slices.Contains(devices, virtioIDFS),
 	}
-	other := userdata.Share9p
-	if typ == userdata.Share9p {
-		other = userdata.ShareVirtiofs
+	other := api.Share9p
+	if typ == api.Share9p {
+		other = api.ShareVirtiofs
 	}
 	switch {
 	case has[other] && !has[typ]:
@@ -164,7 +166,7 @@ type Mounter struct {
 // MountAll loads the modules the shares need, then mounts each share,
 // creating its target. One share failing does not stop the others; every
 // failure is in the error.
-func (m *Mounter) MountAll(ctx context.Context, shares []userdata.Share) error {
+func (m *Mounter) MountAll(ctx context.Context, shares []api.Share) error {
 	if len(shares) == 0 {
 		return nil
 	}
@@ -214,7 +216,7 @@ func (m *Mounter) MountAll(ctx context.Context, shares []userdata.Share) error {
 }
 
 // mount mounts sh with the first of types that works, and returns it.
-func (m *Mounter) mount(ctx context.Context, sh userdata.Share, types []string) (string, error) {
+func (m *Mounter) mount(ctx context.Context, sh api.Share, types []string) (string, error) {
 	var err error
 	// A device may show up a moment after its module loads.
 	for try := 0; try < 20; try++ {

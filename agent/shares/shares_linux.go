@@ -9,13 +9,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/agent/kmod"
-	"github.com/tenderdev/tender/agent/userdata"
 )
 
 // Mount mounts shares with the real system calls; the guest agent calls it
 // once the data disk (which carries the userdata) is mounted.
-func Mount(ctx context.Context, shares []userdata.Share, logf func(string, ...any)) error {
+func Mount(ctx context.Context, shares []api.Share, logf func(string, ...any)) error {
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
 	m := &Mounter{

@@ -1,3 +1,5 @@
+//go:build linux
+
 package shares
 
 import (
@@ -10,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 )
 
 const moduleList = `# load order
@@ -52,17 +54,17 @@ func TestModulesFor(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	fs, data, err := Options(userdata.Share{Type: "9p", Tag: "share0"})
+	fs, data, err := Options(api.Share{Type: "9p", Tag: "share0"})
 	if err != nil || fs != "9p" || data != "trans=virtio,version=9p2000.L,msize=512000,cache=mmap,access=client" {
 		t.Fatalf("9p options = %q %q %v", fs, data, err)
 	}
-	if fs, data, err := Options(userdata.Share{Type: "virtiofs", Tag: "share0"}); err != nil || fs != "virtiofs" || data != "" {
+	if fs, data, err := Options(api.Share{Type: "virtiofs", Tag: "share0"}); err != nil || fs != "virtiofs" || data != "" {
 		t.Fatalf("virtiofs options = %q %q %v", fs, data, err)
 	}
-	if fs, _, err := Options(userdata.Share{Type: "vboxsf", Tag: "share0"}); err != nil || fs != "vboxsf" {
+	if fs, _, err := Options(api.Share{Type: "vboxsf", Tag: "share0"}); err != nil || fs != "vboxsf" {
 		t.Fatalf("vboxsf options = %q %v", fs, err)
 	}
-	if _, _, err := Options(userdata.Share{Type: "nfs", Tag: "x"}); err == nil {
+	if _, _, err := Options(api.Share{Type: "nfs", Tag: "x"}); err == nil {
 		t.Fatal("an unknown share type was accepted")
 	}
 }
@@ -110,7 +112,7 @@ func TestMountAllFollowsTheHost(t *testing.T) {
 		},
 		Logf: func(string, ...any) {},
 	}
-	shares := []userdata.Share{{Type: "9p", Tag: "share0", Target: filepath.Join(dir, "home")}}
+	shares := []api.Share{{Type: "9p", Tag: "share0", Target: filepath.Join(dir, "home")}}
 	if err := m.MountAll(context.Background(), shares); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,7 @@ func TestMountAll(t *testing.T) {
 		},
 		Logf: func(string, ...any) {},
 	}
-	err := m.MountAll(context.Background(), []userdata.Share{
+	err := m.MountAll(context.Background(), []api.Share{
 		{Type: "9p", Tag: "share0", Target: filepath.Join(dir, "home")},
 		{Type: "9p", Tag: "share1", Target: filepath.Join(dir, "ro"), ReadOnly: true},
 	})
@@ -198,7 +200,7 @@ func TestMountAllTriesBoth(t *testing.T) {
 		},
 		Logf: func(string, ...any) {},
 	}
-	err := m.MountAll(context.Background(), []userdata.Share{
+	err := m.MountAll(context.Background(), []api.Share{
 		{Type: "9p", Tag: "share0", Target: filepath.Join(dir, "home")},
 		{Type: "9p", Tag: "share1", Target: filepath.Join(dir, "ro"), ReadOnly: true},
 	})

@@ -27,13 +27,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/provision"
 	"golang.org/x/crypto/ssh"
 )
 
 // ReadyLine is what the guest agent prints once dockerd answers.
-const ReadyLine = "tender-agent: ready"
+const ReadyLine = api.ReadyLine
 
 // ISO returns the image to boot: $TENDER_ISO, or out/tender.iso at the
 // module root. When it is missing the test fails, or is skipped if
@@ -82,7 +82,7 @@ type Identity struct {
 	Client   provision.KeyPair
 	SSHKey   provision.SSHKey // user docker's key
 	HostKey  ssh.PublicKey    // the host key the guest must serve
-	Userdata userdata.Userdata
+	Userdata api.Userdata
 }
 
 // NewIdentity makes fresh credentials; the server cert is for 127.0.0.1.
@@ -120,7 +120,7 @@ func NewIdentity(t testing.TB) *Identity {
 	}
 	return &Identity{
 		CertDir: dir, CA: ca, Client: client, SSHKey: userKey, HostKey: hostSigner.PublicKey(),
-		Userdata: userdata.Userdata{
+		Userdata: api.Userdata{
 			Hostname:       "tender-test",
 			AuthorizedKeys: userKey.Public,
 			SSHHostKey:     hostKey.PrivatePEM,
@@ -141,7 +141,7 @@ func (id *Identity) NewDisk(t testing.TB, size int64) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := userdata.Write(f, id.Userdata); err != nil {
+	if err := api.WriteUserdata(f, id.Userdata); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Truncate(size); err != nil {
@@ -199,7 +199,7 @@ func Boot(t testing.TB, opts Options) *VM {
 
 func (vm *VM) panickedEarly() bool {
 	s := vm.Serial()
-	return strings.Contains(s, "Kernel panic") && !strings.Contains(s, "tender-agent:")
+	return strings.Contains(s, "Kernel panic") && !strings.Contains(s, api.ConsolePrefix)
 }
 
 // Start starts QEMU and returns at once.
@@ -323,7 +323,7 @@ func (vm *VM) tail(n int) string {
 func (vm *VM) WaitReady(timeout time.Duration) error {
 	return vm.waitSerial(timeout, func(s string) bool {
 		for _, l := range strings.Split(s, "\n") {
-			if strings.TrimSpace(l) == ReadyLine {
+			if ev, ok := api.ParseConsoleLine(l); ok && ev.Kind == api.ConsoleReady {
 				return true
 			}
 		}

@@ -1,10 +1,14 @@
+//go:build linux
+
 // Command tender-agent is the guest's PID 1, and a small client for it.
 //
 // One static binary plays two parts (stage 1 before it, in the initramfs, is
 // the smaller tender-init):
 //   - as PID 1 of the real root it runs the guest (package guest);
-//   - run by a user inside the guest it sends requests to PID 1
-//     (`tender-agent restart-docker`, `tender-agent poweroff`, `tender-agent version`).
+//   - run inside the guest (by the host over SSH, or by a user) it does one
+//     of the commands of api.Commands: some itself (watch-ports, clock,
+//     set-clock, set-dns, version), the others by asking PID 1 over its
+//     control socket (restart-docker, poweroff).
 package main
 
 import (
@@ -23,14 +27,10 @@ func main() {
 
 func run(args []string) int {
 	var err error
-	switch {
-	case os.Getpid() == 1:
+	if os.Getpid() == 1 {
 		err = guest.Run(version)
-	default:
-		var ok bool
-		if ok, err = hostCall(args[1:], os.Stdout); !ok {
-			err = guest.Client(version, args[1:], os.Stdout)
-		}
+	} else {
+		err = dispatch(handlers(version), args[1:], os.Stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tender-agent: %v\n", err)

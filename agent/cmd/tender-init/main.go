@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command tender-init is the /init of the guest's initramfs: stage 1 of the
 // boot. It finds the boot medium, mounts the squashfs root under a tmpfs
 // overlay, switches to it and execs tender-agent there as PID 1 (package

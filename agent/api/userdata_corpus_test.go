@@ -1,4 +1,4 @@
-package userdata
+package api
 
 import (
 	"archive/tar"
@@ -46,7 +46,7 @@ func stream(t testing.TB, entries ...entry) []byte {
 // good is a complete stream with the given entries replaced or added.
 func good(t testing.TB, override ...entry) []byte {
 	entries := []entry{
-		{name: Magic},
+		{name: UserdataMagic},
 		{name: AuthorizedKeysFile, data: "ssh-ed25519 AAAA test\n"},
 		{name: SSHHostKeyFile, data: "-----BEGIN OPENSSH PRIVATE KEY-----\n"},
 		{name: CACertFile, data: "ca"},
@@ -81,7 +81,7 @@ func drop(name string) entry { return entry{name: name, data: "\x00drop"} }
 // reads the userdata from a disk it must not trust. Each stream is refused
 // with an error naming the entry at fault, and none panics.
 func TestBadUserdata(t *testing.T) {
-	if _, err := Read(bytes.NewReader(good(t))); err != nil {
+	if _, err := ReadUserdata(bytes.NewReader(good(t))); err != nil {
 		t.Fatalf("the good stream is refused: %v", err)
 	}
 	full := good(t)
@@ -93,8 +93,8 @@ func TestBadUserdata(t *testing.T) {
 		{"empty disk", nil, "no tender userdata"},
 		{"zeros", make([]byte, 4096), "no tender userdata"},
 		{"random text", []byte(strings.Repeat("not a tar ", 100)), "no tender userdata"},
-		{"magic not first", stream(t, entry{name: HostnameFile, data: "x"}, entry{name: Magic}), "no tender userdata"},
-		{"magic only", stream(t, entry{name: Magic}), ".ssh/authorized_keys is empty"},
+		{"magic not first", stream(t, entry{name: HostnameFile, data: "x"}, entry{name: UserdataMagic}), "no tender userdata"},
+		{"magic only", stream(t, entry{name: UserdataMagic}), ".ssh/authorized_keys is empty"},
 		{"no authorized keys", good(t, drop(AuthorizedKeysFile)), ".ssh/authorized_keys is empty"},
 		{"no host key", good(t, drop(SSHHostKeyFile)), "ssh/ssh_host_ed25519_key is empty"},
 		{"no CA", good(t, drop(CACertFile)), "tls/ca.pem is empty"},
@@ -112,12 +112,12 @@ func TestBadUserdata(t *testing.T) {
 		{"share tag with mount options", good(t, entry{name: SharesFile, data: `[{"type":"9p","tag":"s,trans=fd","target":"/x"}]`}), `tag must be`},
 		{"symlink for the CA", good(t, entry{name: CACertFile, typ: tar.TypeSymlink}), "tls/ca.pem must be a regular file"},
 		{"directory for the server key", good(t, entry{name: ServerKeyFile, typ: tar.TypeDir}), "tls/server-key.pem must be a regular file"},
-		{"oversized entry", good(t, entry{name: AuthorizedKeysFile, data: strings.Repeat("k", MaxEntrySize+1)}), "more than the 1048576 an entry may"},
+		{"oversized entry", good(t, entry{name: AuthorizedKeysFile, data: strings.Repeat("k", MaxUserdataEntry+1)}), "more than the 1048576 an entry may"},
 		{"truncated stream", full[:len(full)/2+100], "userdata: "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			u, err := Read(bytes.NewReader(c.data))
+			u, err := ReadUserdata(bytes.NewReader(c.data))
 			if err == nil {
 				t.Fatalf("accepted: %+v", u)
 			}
@@ -134,23 +134,23 @@ func TestBadUserdata(t *testing.T) {
 	}
 }
 
-// FuzzRead feeds arbitrary disks to the guest's reader: it must never
+// FuzzReadUserdata feeds arbitrary disks to the guest's reader: it must never
 // panic, and whatever it accepts must be valid and survive Write and Read
 // unchanged.
-func FuzzRead(f *testing.F) {
+func FuzzReadUserdata(f *testing.F) {
 	var buf bytes.Buffer
-	if err := Write(&buf, sample()); err != nil {
+	if err := WriteUserdata(&buf, sample()); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
 	f.Add(good(f))
 	f.Add([]byte{})
-	f.Add(stream(f, entry{name: Magic}))
+	f.Add(stream(f, entry{name: UserdataMagic}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		u, err := Read(bytes.NewReader(data))
+		u, err := ReadUserdata(bytes.NewReader(data))
 		if err != nil {
-			if errors.Is(err, ErrNoMagic) && HasMagic(data) && len(data) >= 512 {
-				// HasMagic looks at the header only; Read may still refuse.
+			if errors.Is(err, ErrNoUserdata) && HasUserdataMagic(data) && len(data) >= 512 {
+				// HasUserdataMagic looks at the header only; Read may still refuse.
 				return
 			}
 			return
@@ -159,12 +159,12 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("Read accepted invalid userdata: %v", err)
 		}
 		var out bytes.Buffer
-		if err := Write(&out, u); err != nil {
+		if err := WriteUserdata(&out, u); err != nil {
 			t.Fatalf("Write of what Read accepted: %v", err)
 		}
-		again, err := Read(&out)
+		again, err := ReadUserdata(&out)
 		if err != nil {
-			t.Fatalf("Read(Write(u)): %v", err)
+			t.Fatalf("ReadUserdata(WriteUserdata(u)): %v", err)
 		}
 		if len(u.Shares) == 0 {
 			u.Shares = nil

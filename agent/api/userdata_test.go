@@ -1,4 +1,4 @@
-package userdata
+package api
 
 import (
 	"bytes"
@@ -21,18 +21,18 @@ func sample() Userdata {
 
 func TestRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Write(&buf, sample()); err != nil {
+	if err := WriteUserdata(&buf, sample()); err != nil {
 		t.Fatal(err)
 	}
-	if !HasMagic(buf.Bytes()[:512]) {
-		t.Fatal("HasMagic is false for a stream written by Write")
+	if !HasUserdataMagic(buf.Bytes()[:512]) {
+		t.Fatal("HasUserdataMagic is false for a stream written by Write")
 	}
-	got, err := Read(&buf)
+	got, err := ReadUserdata(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, sample()) {
-		t.Fatalf("Read(Write(u)) = %+v, want %+v", got, sample())
+		t.Fatalf("ReadUserdata(WriteUserdata(u)) = %+v, want %+v", got, sample())
 	}
 }
 
@@ -43,11 +43,11 @@ func TestReadRejectsOtherData(t *testing.T) {
 		"empty":     nil,
 		"short tar": []byte("tender, please format-me"),
 	} {
-		if HasMagic(padTo512(data)) {
-			t.Errorf("%s: HasMagic = true", name)
+		if HasUserdataMagic(padTo512(data)) {
+			t.Errorf("%s: HasUserdataMagic = true", name)
 		}
-		if _, err := Read(bytes.NewReader(data)); !errors.Is(err, ErrNoMagic) {
-			t.Errorf("%s: Read error = %v, want ErrNoMagic", name, err)
+		if _, err := ReadUserdata(bytes.NewReader(data)); !errors.Is(err, ErrNoUserdata) {
+			t.Errorf("%s: Read error = %v, want ErrNoUserdata", name, err)
 		}
 	}
 }
@@ -56,7 +56,7 @@ func TestWriteRefusesIncompleteUserdata(t *testing.T) {
 	u := sample()
 	u.ServerKey = nil
 	u.Hostname = ""
-	err := Write(&bytes.Buffer{}, u)
+	err := WriteUserdata(&bytes.Buffer{}, u)
 	if err == nil {
 		t.Fatal("Write accepted userdata without a server key and hostname")
 	}

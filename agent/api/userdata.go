@@ -1,15 +1,14 @@
-// Package userdata is the wire format that carries a machine's identity from
-// the host to the guest: a tar stream written at the very start of a fresh
-// data disk.
+// Userdata: the wire format that carries a machine's identity from the
+// host to the guest, a tar stream written at the very start of a fresh data
+// disk.
 //
-// The first entry is named [Magic]. On first boot the guest agent finds it,
-// reads the rest of the stream, formats the whole disk ext4 with the label
-// [Label] and keeps the userdata on it. A disk whose first bytes are neither
-// this tar nor an ext4 filesystem labelled [Label] is never formatted.
-//
-// This package is imported by the host (which writes it) and by the guest
-// agent (which reads it), so it must stay free of host-only imports.
-package userdata
+// The first entry is named [UserdataMagic]. On first boot the guest agent
+// finds it, reads the rest of the stream, formats the whole disk ext4 with
+// the label [DataLabel] and keeps the userdata on it. A disk whose first
+// bytes are neither this tar nor an ext4 filesystem labelled [DataLabel] is
+// never formatted.
+
+package api
 
 import (
 	"archive/tar"
@@ -23,13 +22,13 @@ import (
 	"time"
 )
 
-// Magic is the name of the first tar entry of a disk that asks to be formatted.
-const Magic = "tender, please format-me"
+// UserdataMagic is the name of the first tar entry of a disk that asks to be formatted.
+const UserdataMagic = "tender, please format-me"
 
-// Label is the ext4 volume label of a formatted tender data disk.
-const Label = "tender-data"
+// DataLabel is the ext4 volume label of a formatted tender data disk.
+const DataLabel = "tender-data"
 
-// Names of the entries after Magic. They are also the paths under
+// Names of the entries after UserdataMagic. They are also the paths under
 // /var/lib/tender/userdata where the guest keeps a copy.
 const (
 	AuthorizedKeysFile = ".ssh/authorized_keys"
@@ -41,9 +40,9 @@ const (
 	SharesFile         = "shares.json"
 )
 
-// ErrNoMagic means the stream does not start with the Magic entry: the disk
+// ErrNoUserdata means the stream does not start with the UserdataMagic entry: the disk
 // did not ask to be formatted.
-var ErrNoMagic = errors.New("no tender userdata: the first tar entry is not " + fmt.Sprintf("%q", Magic))
+var ErrNoUserdata = errors.New("no tender userdata: the first tar entry is not " + fmt.Sprintf("%q", UserdataMagic))
 
 // Share types: how the guest mounts a share.
 const (
@@ -106,9 +105,9 @@ func (u Userdata) Validate() error {
 	return errors.Join(errs...)
 }
 
-// MaxEntrySize is the most an entry of the stream may hold; keys and certs
+// MaxUserdataEntry is the most an entry of the stream may hold; keys and certs
 // are a few KiB. A larger entry is refused, never cut short.
-const MaxEntrySize = 1 << 20
+const MaxUserdataEntry = 1 << 20
 
 // validHostname: the guest writes the name into /etc/hosts, so a newline or
 // a space would let the disk add lines there.
@@ -141,9 +140,9 @@ func (sh Share) validate() error {
 	return nil
 }
 
-// Write writes u as a tar stream whose first entry is Magic. Secrets are
+// WriteUserdata writes u as a tar stream whose first entry is UserdataMagic. Secrets are
 // written with mode 0600.
-func Write(w io.Writer, u Userdata) error {
+func WriteUserdata(w io.Writer, u Userdata) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
@@ -159,7 +158,7 @@ func Write(w io.Writer, u Userdata) error {
 		mode int64
 		data []byte
 	}{
-		{Magic, 0o644, nil},
+		{UserdataMagic, 0o644, nil},
 		{AuthorizedKeysFile, 0o600, u.AuthorizedKeys},
 		{SSHHostKeyFile, 0o600, u.SSHHostKey},
 		{CACertFile, 0o644, u.CACert},
@@ -183,9 +182,9 @@ func Write(w io.Writer, u Userdata) error {
 	return nil
 }
 
-// HasMagic reports whether the first 512 bytes of a disk hold a tar header
-// naming Magic.
-func HasMagic(first512 []byte) bool {
+// HasUserdataMagic reports whether the first 512 bytes of a disk hold a tar header
+// naming UserdataMagic.
+func HasUserdataMagic(first512 []byte) bool {
 	if len(first512) < 512 {
 		return false
 	}
@@ -194,10 +193,10 @@ func HasMagic(first512 []byte) bool {
 	if hdr == nil {
 		return err == nil
 	}
-	return hdr.Name == Magic
+	return hdr.Name == UserdataMagic
 }
 
-func known(name string) bool {
+func knownUserdataEntry(name string) bool {
 	switch name {
 	case AuthorizedKeysFile, SSHHostKeyFile, CACertFile, ServerCertFile, ServerKeyFile, HostnameFile, SharesFile:
 		return true
@@ -205,14 +204,14 @@ func known(name string) bool {
 	return false
 }
 
-// Read parses a stream written by Write. It returns ErrNoMagic when the first
-// entry is not Magic. Unknown entries are ignored so that newer hosts can add
-// entries for newer guests.
-func Read(r io.Reader) (Userdata, error) {
+// ReadUserdata parses a stream written by WriteUserdata. It returns
+// ErrNoUserdata when the first entry is not UserdataMagic. Unknown entries
+// are ignored so that newer hosts can add entries for newer guests.
+func ReadUserdata(r io.Reader) (Userdata, error) {
 	tr := tar.NewReader(r)
 	hdr, err := tr.Next()
-	if err != nil || hdr.Name != Magic {
-		return Userdata{}, ErrNoMagic
+	if err != nil || hdr.Name != UserdataMagic {
+		return Userdata{}, ErrNoUserdata
 	}
 	var u Userdata
 	for {
@@ -224,14 +223,14 @@ func Read(r io.Reader) (Userdata, error) {
 			return Userdata{}, fmt.Errorf("userdata: reading tar: %w", err)
 		}
 		name := path.Clean(hdr.Name)
-		if !known(name) {
+		if !knownUserdataEntry(name) {
 			continue
 		}
 		if hdr.Typeflag != tar.TypeReg {
 			return Userdata{}, fmt.Errorf("userdata: %s must be a regular file, not type %q", name, hdr.Typeflag)
 		}
-		if hdr.Size > MaxEntrySize {
-			return Userdata{}, fmt.Errorf("userdata: %s holds %d bytes, more than the %d an entry may", name, hdr.Size, MaxEntrySize)
+		if hdr.Size > MaxUserdataEntry {
+			return Userdata{}, fmt.Errorf("userdata: %s holds %d bytes, more than the %d an entry may", name, hdr.Size, MaxUserdataEntry)
 		}
 		data, err := io.ReadAll(tr)
 		if err != nil {

@@ -1,0 +1,42 @@
+package api
+
+// The guest's ports. The host reaches both only through forwards to its
+// own 127.0.0.1 that the VM is started with.
+const (
+	SSHPort        = 22   // sshd: public keys only, user docker
+	DockerPort     = 2376 // dockerd: TLS with client certs signed by the host's CA
+	DHCPClientPort = 68   // the agent's DHCP client (udp), not a service
+)
+
+// ReservedPorts are the guest ports that are never reported as published
+// and never forwarded by the host agent: sshd and dockerd have their own
+// forwards, and the DHCP client's port is not a service.
+var ReservedPorts = []Port{{"tcp", SSHPort}, {"tcp", DockerPort}, {"udp", DHCPClientPort}}
+
+// Reserved reports whether p is one of ReservedPorts.
+func Reserved(p Port) bool {
+	for _, r := range ReservedPorts {
+		if r == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Paths in the guest.
+const (
+	// AgentPath is the agent's binary; the host runs it by this path so
+	// that no PATH in a non-login SSH session can change what runs.
+	AgentPath = "/usr/sbin/tender-agent"
+	// StateDir is the agent's persistent directory on the data disk.
+	StateDir = "/var/lib/tender"
+	// LogDir holds agent.log and the engine's logs, across boots.
+	LogDir = StateDir + "/log"
+	// AgentLog is the agent's own log.
+	AgentLog = LogDir + "/agent.log"
+	// TLSDir holds dockerd's CA, certificate and key.
+	TLSDir = StateDir + "/tls"
+	// UserdataDir keeps the guest's copy of the userdata it was formatted
+	// with (the entry names of the userdata tar are paths under it).
+	UserdataDir = StateDir + "/userdata"
+)
