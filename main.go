@@ -47,7 +47,7 @@ func run(args []string) int {
 		Version: version, Commit: commit, Date: date,
 		Args: args,
 		NewStore: func(home string, verbose bool, stderr io.Writer) *machine.Store {
-			st := &machine.Store{Home: home, Progress: stderr, Drivers: drivers.Factory(verbose, stderr), LookupEnv: os.LookupEnv}
+			st := &machine.Store{Home: home, Progress: stderr, Drivers: drivers.Factory(verbose, stderr), ExplainDriver: drivers.Reason, LookupEnv: os.LookupEnv}
 			if exe, err := os.Executable(); err == nil {
 				st.HostAgent = []string{exe} // `up` starts `tender hostagent NAME`
 			}

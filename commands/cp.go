@@ -32,7 +32,7 @@ func cpCommand(env *Env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := runningMachine(c, st, name)
+			m, err := st.Running(c.Context, name)
 			if err != nil {
 				return err
 			}

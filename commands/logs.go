@@ -30,7 +30,7 @@ the agent's own log from the running guest (/var/lib/tender/log/agent.log).`,
 					return err
 				}
 				if c.Bool("agent") {
-					m, err := runningMachine(c, st, name)
+					m, err := st.Running(c.Context, name)
 					if err != nil {
 						return err
 					}

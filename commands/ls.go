@@ -3,22 +3,22 @@ package commands
 import (
 	"fmt"
 	"text/tabwriter"
+	"text/template"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tenderdev/tender/machine"
-	"github.com/tenderdev/tender/vm"
 )
 
 // listEntry is one row of `tender ls`.
 type listEntry struct {
-	Name        string   `json:"name"`
-	Driver      string   `json:"driver"`
-	State       vm.State `json:"state"`
-	DockerHost  string   `json:"docker_host"`
-	CPUs        int      `json:"cpus"`
-	MemoryMiB   int      `json:"memory_mib"`
-	DiskSizeMiB int      `json:"disk_size_mib"`
+	Name        string        `json:"name"`
+	Driver      string        `json:"driver"`
+	State       machine.State `json:"state"`
+	DockerHost  string        `json:"docker_host"`
+	CPUs        int           `json:"cpus"`
+	MemoryMiB   int           `json:"memory_mib"`
+	DiskSizeMiB int           `json:"disk_size_mib"`
 }
 
 func lsCommand(env *Env) *cli.Command {
@@ -47,44 +47,68 @@ Driver, State, DockerHost, CPUs, MemoryMiB and DiskSizeMiB:
 				return err
 			}
 			rows := []listEntry{}
+			var failed []string
 			for _, name := range names {
-				rows = append(rows, entryFor(c, st, name))
-			}
-			if tmpl != nil {
-				for _, r := range rows {
-					if err := writeTemplate(env.Stdout, tmpl, r); err != nil {
-						return err
-					}
+				row, err := entryFor(c, st, name)
+				if err != nil {
+					// The row still lists what is known; the state is left
+					// blank rather than made up, and the exit status says
+					// the list is incomplete.
+					fmt.Fprintf(env.Stderr, "tender: %v\n", err)
+					failed = append(failed, name)
 				}
-				return nil
+				rows = append(rows, row)
 			}
-			if format == "json" {
-				return writeJSON(env.Stdout, rows)
+			if err := printList(env, format, tmpl, rows); err != nil {
+				return err
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tDRIVER\tSTATE\tDOCKER_HOST\tCPUS\tMEMORY\tDISK")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, r.Driver, r.State, r.DockerHost, r.CPUs, mib(r.MemoryMiB), mib(r.DiskSizeMiB))
+			if len(failed) > 0 {
+				return cli.Exit("", 1)
 			}
-			return tw.Flush()
+			return nil
 		},
 	}
 }
 
-func entryFor(c *cli.Context, st *machine.Store, name string) listEntry {
+// printList prints the rows as a table, as JSON or through a template.
+func printList(env *Env, format string, tmpl *template.Template, rows []listEntry) error {
+	if tmpl != nil {
+		for _, r := range rows {
+			if err := writeTemplate(env.Stdout, tmpl, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if format == "json" {
+		return writeJSON(env.Stdout, rows)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDRIVER\tSTATE\tDOCKER_HOST\tCPUS\tMEMORY\tDISK")
+	for _, r := range rows {
+		state := string(r.State)
+		if state == "" {
+			state = "-" // unknown: see the error above the table
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, r.Driver, state, r.DockerHost, r.CPUs, mib(r.MemoryMiB), mib(r.DiskSizeMiB))
+	}
+	return tw.Flush()
+}
+
+// entryFor is machine name's row. When its state cannot be read the row
+// holds what is known and the error says why.
+func entryFor(c *cli.Context, st *machine.Store, name string) (listEntry, error) {
 	e := listEntry{Name: name}
-	state, m, err := st.State(c.Context, name)
-	if err != nil || m == nil {
-		e.State = "error"
-		return e
+	status, err := st.Status(c.Context, name)
+	if m := status.Machine; m != nil {
+		e.Driver = m.DriverName()
+		e.CPUs, e.MemoryMiB, e.DiskSizeMiB = m.Settings.CPUs, m.Settings.MemoryMiB, m.Settings.DiskSizeMiB
 	}
-	e.State = state
-	e.Driver = m.Driver.Name()
-	if state == vm.Running {
-		e.DockerHost = m.DockerHost()
+	if err != nil {
+		return e, err
 	}
-	e.CPUs, e.MemoryMiB, e.DiskSizeMiB = m.Settings.CPUs, m.Settings.MemoryMiB, m.Settings.DiskSizeMiB
-	return e
+	e.State, e.DockerHost = status.State, status.DockerHost()
+	return e, nil
 }
 
 // mib renders a size in MiB as people write it.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tenderdev/tender/machine"
 	"github.com/tenderdev/tender/shellinit"
-	"github.com/tenderdev/tender/vm"
 )
 
 func shellinitCommand(env *Env) *cli.Command {
@@ -67,12 +66,9 @@ Windows.`,
 			if err != nil {
 				return err
 			}
-			state, m, err := st.State(c.Context, name)
+			m, err := st.Running(c.Context, name)
 			if err != nil {
 				return err
-			}
-			if state != vm.Running {
-				return notRunning(name, state)
 			}
 			vars := shellinit.DockerVars(m.Runtime.DockerPort, m.CertPath(), name)
 			host, certs := m.DockerHost(), m.CertPath()
@@ -98,13 +94,6 @@ Windows.`,
 			return err
 		},
 	}
-}
-
-func notRunning(name string, state vm.State) error {
-	if state == vm.NotCreated {
-		return fmt.Errorf("machine %q does not exist (run `tender init%s`)", name, machine.NameArg(name))
-	}
-	return fmt.Errorf("machine %q is %s (start it with `tender up%s`)", name, state, machine.NameArg(name))
 }
 
 func shellNames() string {

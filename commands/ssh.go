@@ -11,7 +11,6 @@ import (
 
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/machine"
-	"github.com/tenderdev/tender/vm"
 )
 
 func sshCommand(env *Env) *cli.Command {
@@ -37,7 +36,7 @@ Also writes ssh_config, so plain OpenSSH works too:
 			if err != nil {
 				return err
 			}
-			m, err := runningMachine(c, st, name)
+			m, err := st.Running(c.Context, name)
 			if err != nil {
 				return err
 			}
@@ -109,20 +108,4 @@ func shellJoin(argv []string) string {
 		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(q, " ")
-}
-
-// runningMachine loads a machine and insists it is running.
-func runningMachine(c *cli.Context, st *machine.Store, name string) (*machine.Machine, error) {
-	state, m, err := st.State(c.Context, name)
-	if err != nil {
-		return nil, err
-	}
-	if state == vm.NotCreated {
-		_, err := st.Load(name, config.Layer{})
-		return nil, err
-	}
-	if state != vm.Running {
-		return nil, fmt.Errorf("machine %q is %s (start it with `tender up%s`)", name, state, machine.NameArg(name))
-	}
-	return m, nil
 }

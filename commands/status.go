@@ -6,15 +6,13 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tenderdev/tender/machine"
-
-	"github.com/tenderdev/tender/vm"
 )
 
 // statusInfo is what `tender status --format` prints.
 type statusInfo struct {
-	Name       string   `json:"name"`
-	State      vm.State `json:"state"`
-	DockerHost string   `json:"docker_host,omitempty"`
+	Name       string        `json:"name"`
+	State      machine.State `json:"state"`
+	DockerHost string        `json:"docker_host,omitempty"`
 }
 
 func statusCommand(env *Env) *cli.Command {
@@ -36,21 +34,18 @@ Name, State and DockerHost (set when running):
 				return err
 			}
 			return withMachine(env, c, func(st *machine.Store, name string) error {
-				state, m, err := st.State(c.Context, name)
+				status, err := st.Status(c.Context, name)
 				if err != nil {
 					return err
 				}
-				s := statusInfo{Name: name, State: state}
-				if state == vm.Running && m != nil {
-					s.DockerHost = m.DockerHost()
-				}
+				s := statusInfo{Name: name, State: status.State, DockerHost: status.DockerHost()}
 				switch {
 				case tmpl != nil:
 					return writeTemplate(env.Stdout, tmpl, s)
 				case format == "json":
 					return writeJSON(env.Stdout, s)
 				}
-				fmt.Fprintln(env.Stdout, state)
+				fmt.Fprintln(env.Stdout, status.State)
 				return nil
 			})
 		},
@@ -66,7 +61,7 @@ func ipCommand(env *Env) *cli.Command {
 loopback, so this prints 127.0.0.1 for a running machine.`,
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
-				if _, err := runningMachine(c, st, name); err != nil {
+				if _, err := st.Running(c.Context, name); err != nil {
 					return err
 				}
 				fmt.Fprintln(env.Stdout, "127.0.0.1")

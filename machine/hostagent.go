@@ -82,9 +82,9 @@ func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) e
 	if err := writeFileAtomic(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		return err
 	}
-	fw, ok := m.Driver.(vm.Forwarder)
+	fw, ok := m.driver.(vm.Forwarder)
 	if !ok {
-		logger.Printf("the %s driver cannot forward ports; only the clock is kept", m.Driver.Name())
+		logger.Printf("the %s driver cannot forward ports; only the clock is kept", m.driver.Name())
 	}
 	spec := m.Spec()
 	logger.Printf("host agent for machine %q (pid %d)", name, os.Getpid())
@@ -100,8 +100,8 @@ func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) e
 		},
 		Forwarder: specForwarder{fw, spec},
 		Running: func(ctx context.Context) bool {
-			st, err := m.Driver.State(ctx, spec)
-			return err == nil && (st == vm.Running || st == vm.Starting || st == vm.Paused)
+			st, err := m.driver.State(ctx, spec)
+			return err == nil && st.Live()
 		},
 		PortsFile: filepath.Join(m.Dir, PortsFile),
 		Logf:      logger.Printf,

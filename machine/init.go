@@ -120,7 +120,7 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{Name: name, Dir: tmp, Settings: settings, Runtime: Runtime{Driver: drv.Name(), ISOVersion: image.Version()}, Driver: drv}
+	m := &Machine{Name: name, Dir: tmp, Settings: settings, Runtime: Runtime{Driver: drv.Name(), ISOVersion: image.Version()}, driver: drv}
 	size := int64(settings.DiskSizeMiB) << 20
 	if dc, ok := drv.(vm.DiskCreator); ok {
 		stream, err := provision.UserdataStream(ud, size)

@@ -41,26 +41,26 @@ func (s *Store) Down(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	st, err := m.Driver.State(ctx, m.Spec())
+	st, err := m.driver.State(ctx, m.Spec())
 	if err != nil {
 		return err
 	}
-	if st != vm.Running && st != vm.Starting && st != vm.Paused {
+	if !st.Live() {
 		fmt.Fprintf(s.Progress, "machine %q is already %s\n", name, st)
 		return nil
 	}
 	fmt.Fprintf(s.Progress, "stopping machine %q…\n", name)
 	s.stopHostAgent(m)
-	if err := m.Driver.Stop(ctx, m.Spec(), false); err != nil {
+	if err := m.driver.Stop(ctx, m.Spec(), false); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(DownTimeout)
 	for time.Now().Before(deadline) {
-		st, err := m.Driver.State(ctx, m.Spec())
+		st, err := m.driver.State(ctx, m.Spec())
 		if err != nil {
 			return err
 		}
-		if st != vm.Running && st != vm.Starting && st != vm.Paused {
+		if !st.Live() {
 			return nil
 		}
 		select {
@@ -81,7 +81,7 @@ func (s *Store) Poweroff(ctx context.Context, name string) error {
 	defer unlock()
 	fmt.Fprintf(s.Progress, "warning: powering off %q without a shutdown; data the guest has not synced may be lost\n", name)
 	s.stopHostAgent(m)
-	return m.Driver.Stop(ctx, m.Spec(), true)
+	return m.driver.Stop(ctx, m.Spec(), true)
 }
 
 // Reset hard-reboots the VM.
@@ -91,9 +91,9 @@ func (s *Store) Reset(ctx context.Context, name string) error {
 		return err
 	}
 	defer unlock()
-	r, ok := m.Driver.(vm.Resetter)
+	r, ok := m.driver.(vm.Resetter)
 	if !ok {
-		return fmt.Errorf("reset is not supported by the %s driver: %w", m.Driver.Name(), vm.ErrNotSupported)
+		return fmt.Errorf("reset is not supported by the %s driver: %w", m.driver.Name(), vm.ErrNotSupported)
 	}
 	return r.Reset(ctx, m.Spec())
 }
@@ -105,9 +105,9 @@ func (s *Store) Save(ctx context.Context, name string) error {
 		return err
 	}
 	defer unlock()
-	sv, ok := m.Driver.(vm.Saver)
+	sv, ok := m.driver.(vm.Saver)
 	if !ok {
-		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.Driver.Name(), NameArg(name), vm.ErrNotSupported)
+		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.driver.Name(), NameArg(name), vm.ErrNotSupported)
 	}
 	return sv.Save(ctx, m.Spec())
 }
@@ -132,12 +132,12 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	s.stopHostAgent(m)
-	if st, err := m.Driver.State(ctx, m.Spec()); err == nil && st != vm.Stopped && st != vm.NotCreated && st != vm.Aborted {
-		if err := m.Driver.Stop(ctx, m.Spec(), true); err != nil {
+	if st, err := m.driver.State(ctx, m.Spec()); err == nil && st != vm.Stopped && st != vm.NotCreated && st != vm.Aborted {
+		if err := m.driver.Stop(ctx, m.Spec(), true); err != nil {
 			return err
 		}
 	}
-	if err := m.Driver.Delete(ctx, m.Spec()); err != nil && !errors.Is(err, vm.ErrNotFound) {
+	if err := m.driver.Delete(ctx, m.Spec()); err != nil && !errors.Is(err, vm.ErrNotFound) {
 		return err
 	}
 	// Rename first so a half-finished removal never looks like a machine.
@@ -162,7 +162,7 @@ func (s *Store) loadDamaged(name string, loadErr error) (*Machine, error) {
 		return nil, fmt.Errorf("%w (and no driver to stop the VM: %v)", loadErr, err)
 	}
 	fmt.Fprintf(s.Progress, "warning: %v; deleting with the %s driver\n", loadErr, drv.Name())
-	return &Machine{Name: name, Dir: dir, Settings: settings, Runtime: rt, Driver: drv}, nil
+	return &Machine{Name: name, Dir: dir, Settings: settings, Runtime: rt, driver: drv}, nil
 }
 
 // RegenerateCerts issues a new server cert (and with client, new client
@@ -195,7 +195,7 @@ func (s *Store) RegenerateCerts(ctx context.Context, name string, client bool) e
 		files[filepath.Join(ClientCerts, ClientKey)] = c.KeyPEM
 		files[filepath.Join(ClientCerts, CACertFile)] = ca.CertPEM
 	}
-	st, err := m.Driver.State(ctx, m.Spec())
+	st, err := m.driver.State(ctx, m.Spec())
 	if err != nil {
 		return err
 	}

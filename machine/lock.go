@@ -34,7 +34,7 @@ func (s *Store) lockExisting(ctx context.Context, name string) (unlock func(), e
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(s.Dir(name), MachineFile)); err != nil {
-		return nil, fmt.Errorf("machine %q does not exist (run `tender init%s`): %w", name, NameArg(name), ErrNotExist)
+		return nil, notExistError(name)
 	}
 	return s.lock(ctx, name)
 }

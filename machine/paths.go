@@ -14,7 +14,7 @@ func (m *Machine) Paths() map[string]string {
 		"ssh_key":     filepath.Join(m.Dir, SSHKey),
 		"ssh_config":  filepath.Join(m.Dir, SSHConfig),
 		"known_hosts": filepath.Join(m.Dir, KnownHosts),
-		"disk":        filepath.Join(m.Dir, diskFile(m.Driver)),
+		"disk":        filepath.Join(m.Dir, diskFile(m.driver)),
 		"serial_log":  filepath.Join(m.Dir, SerialLog),
 	}
 }

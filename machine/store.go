@@ -34,6 +34,9 @@ type Store struct {
 	// Up starts `HostAgent... hostagent NAME` detached. Nil: no host agent
 	// (tests).
 	HostAgent []string
+	// ExplainDriver says which driver settings choose and why, for `tender
+	// info` (drivers.Reason). Nil: the configured driver's name.
+	ExplainDriver func(config.Settings) string
 }
 
 // ErrNotExist is returned for a machine that has no directory.
@@ -45,7 +48,7 @@ type Machine struct {
 	Dir      string
 	Settings config.Settings
 	Runtime  Runtime
-	Driver   vm.Driver
+	driver   vm.Driver // unexported: commands reach the driver only through use cases
 }
 
 // Dir is the directory of the machine called name.
@@ -62,7 +65,7 @@ func (m *Machine) Spec() vm.Spec {
 		Name:       m.Name,
 		Dir:        m.Dir,
 		ISO:        m.Settings.ISO,
-		Disk:       filepath.Join(m.Dir, diskFile(m.Driver)),
+		Disk:       filepath.Join(m.Dir, diskFile(m.driver)),
 		CPUs:       m.Settings.CPUs,
 		MemoryMiB:  m.Settings.MemoryMiB,
 		SSHPort:    m.Runtime.SSHPort,
@@ -112,7 +115,7 @@ func (s *Store) Load(name string, flags config.Layer) (*Machine, error) {
 	}
 	dir := s.Dir(name)
 	if _, err := os.Stat(filepath.Join(dir, MachineFile)); err != nil {
-		return nil, fmt.Errorf("machine %q does not exist (run `tender init%s`): %w", name, NameArg(name), ErrNotExist)
+		return nil, notExistError(name)
 	}
 	srcs, err := s.sources(name, flags)
 	if err != nil {
@@ -130,7 +133,7 @@ func (s *Store) Load(name string, flags config.Layer) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Machine{Name: name, Dir: dir, Settings: settings, Runtime: rt, Driver: drv}, nil
+	return &Machine{Name: name, Dir: dir, Settings: settings, Runtime: rt, driver: drv}, nil
 }
 
 // List returns the names of every machine, sorted.
@@ -153,23 +156,6 @@ func (s *Store) List() ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
-}
-
-// State is the machine's state; a machine without a directory is NotCreated.
-// It starts no program (shellinit and status call it on every shell start).
-func (s *Store) State(ctx context.Context, name string) (vm.State, *Machine, error) {
-	m, err := s.Load(name, config.Layer{})
-	if errors.Is(err, ErrNotExist) {
-		return vm.NotCreated, nil, nil
-	}
-	if err != nil {
-		return "", nil, err
-	}
-	st, err := m.Driver.State(ctx, m.Spec())
-	if err != nil {
-		return "", m, err
-	}
-	return st, m, nil
 }
 
 // nameArg is " NAME" for commands the user can copy, or "" for the default.

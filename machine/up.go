@@ -51,7 +51,7 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 	if err != nil {
 		return nil, err
 	}
-	state, err := m.Driver.State(ctx, m.Spec())
+	state, err := m.driver.State(ctx, m.Spec())
 	if err != nil {
 		return nil, err
 	}
@@ -79,15 +79,15 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 		if err := writeRuntime(m.Dir, m.Runtime); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(s.Progress, "starting machine %q (%s driver)…\n", name, m.Driver.Name())
-		if w, ok := m.Driver.(vm.StartWarner); ok {
+		fmt.Fprintf(s.Progress, "starting machine %q (%s driver)…\n", name, m.driver.Name())
+		if w, ok := m.driver.(vm.StartWarner); ok {
 			if msg := w.StartWarning(m.Spec()); msg != "" {
 				fmt.Fprintln(s.Progress, msg)
 			}
 		}
 		spec := m.Spec()
 		spec.Shares = s.existingShares(spec.Shares)
-		if err := m.Driver.Start(ctx, spec); err != nil {
+		if err := m.driver.Start(ctx, spec); err != nil {
 			return nil, err
 		}
 		res.Phases = append(res.Phases, Phase{"vm started", time.Since(start)})
@@ -96,7 +96,7 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 		// Leave the machine as it was: stopped.
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
-		_ = m.Driver.Stop(stopCtx, m.Spec(), true)
+		_ = m.driver.Stop(stopCtx, m.Spec(), true)
 		return nil, err
 	}
 	res.Took = time.Since(start)
@@ -140,7 +140,7 @@ func (s *Store) choosePorts(m *Machine) error {
 	if err != nil {
 		return err
 	}
-	m.Runtime.Driver = m.Driver.Name()
+	m.Runtime.Driver = m.driver.Name()
 	return nil
 }
 

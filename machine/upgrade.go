@@ -45,14 +45,14 @@ func (s *Store) Upgrade(ctx context.Context, name, isoPath string) (*UpgradeResu
 		res.UpToDate = true
 		return res, nil
 	}
-	state, err := m.Driver.State(ctx, m.Spec())
+	state, err := m.driver.State(ctx, m.Spec())
 	if err != nil {
 		return nil, err
 	}
 	if state == vm.Saved {
 		return nil, fmt.Errorf("machine %q is saved; a saved machine cannot change its image (run `tender up%s` first, then upgrade); nothing was changed", name, NameArg(name))
 	}
-	running := state == vm.Running || state == vm.Starting || state == vm.Paused
+	running := state.Live()
 	if running {
 		fmt.Fprintf(s.Progress, "machine %q is running: shutting it down to change its image (the data disk is kept)\n", name)
 		if err := s.Down(ctx, name); err != nil {

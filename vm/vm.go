@@ -130,3 +130,8 @@ type DiskCreator interface {
 type StartWarner interface {
 	StartWarning(s Spec) string
 }
+
+// Live reports whether the hypervisor holds the machine: running, starting
+// or paused. A live machine must be stopped before its disk or image
+// changes, and has a host agent.
+func (s State) Live() bool { return s == Running || s == Starting || s == Paused }

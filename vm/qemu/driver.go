@@ -44,7 +44,6 @@ type Driver struct {
 var (
 	_ vm.Driver    = (*Driver)(nil)
 	_ vm.Resetter  = (*Driver)(nil)
-	_ vm.Saver     = (*Driver)(nil)
 	_ vm.Forwarder = (*Driver)(nil)
 )
 
@@ -356,20 +355,6 @@ func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
 func (d *Driver) Reset(ctx context.Context, s vm.Spec) error {
 	_, err := d.qmp(ctx, s, "system_reset", nil)
 	return err
-}
-
-// notSupportedError reads "save is not supported by the qemu driver" and
-// matches vm.ErrNotSupported.
-type notSupportedError string
-
-func (e notSupportedError) Error() string        { return string(e) }
-func (e notSupportedError) Is(target error) bool { return target == vm.ErrNotSupported }
-
-// Save is not supported: QEMU's savevm needs a qcow2 disk, and migrate to a
-// file plus restore is not implemented. Save implements vm.Saver only so the
-// error can name the driver; it matches vm.ErrNotSupported.
-func (d *Driver) Save(ctx context.Context, s vm.Spec) error {
-	return notSupportedError("save is not supported by the qemu driver")
 }
 
 // hmp runs a human monitor command; HMP reports failures as text.

@@ -370,10 +370,12 @@ func TestStopForce(t *testing.T) {
 	})
 }
 
-func TestSave(t *testing.T) {
-	err := (&Driver{}).Save(context.Background(), testSpec())
-	if !errors.Is(err, vm.ErrNotSupported) || err.Error() != "save is not supported by the qemu driver" {
-		t.Errorf("Save error = %v", err)
+// The driver cannot save yet, so it does not claim vm.Saver: machine.Save
+// says so by the driver's name (machine's tests hold that message).
+func TestDoesNotClaimSaver(t *testing.T) {
+	var d vm.Driver = &Driver{}
+	if _, ok := d.(vm.Saver); ok {
+		t.Error("the qemu driver claims vm.Saver but cannot save")
 	}
 }
 

@@ -1,0 +1,185 @@
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/iso"
+	"github.com/tenderdev/tender/vm"
+)
+
+// State is a machine's state as its driver reports it: one of the
+// constants below. Commands see states through this package only.
+type State = vm.State
+
+// The states, as `tender status` prints them.
+const (
+	NotCreated = vm.NotCreated
+	Stopped    = vm.Stopped
+	Starting   = vm.Starting
+	Running    = vm.Running
+	Paused     = vm.Paused
+	Saved      = vm.Saved
+	Aborted    = vm.Aborted
+)
+
+// notExistError is the one "does not exist" error: it names the machine,
+// says how to make it and matches ErrNotExist (without repeating its text).
+func notExistError(name string) error {
+	return sentinelError{fmt.Sprintf("machine %q does not exist (run `tender init%s`)", name, NameArg(name)), ErrNotExist}
+}
+
+// sentinelError reads msg and matches is.
+type sentinelError struct {
+	msg string
+	is  error
+}
+
+func (e sentinelError) Error() string        { return e.msg }
+func (e sentinelError) Is(target error) bool { return target == e.is }
+
+// ErrNotRunning is matched by the error of a use case that needs a running
+// machine and found it in another state.
+var ErrNotRunning = errors.New("machine is not running")
+
+// notRunningError says what state the machine is in and how to start it.
+func notRunningError(name string, state State) error {
+	return sentinelError{fmt.Sprintf("machine %q is %s (start it with `tender up%s`)", name, state, NameArg(name)), ErrNotRunning}
+}
+
+// Exists reports whether machine name has been created (and not deleted).
+func (s *Store) Exists(name string) bool {
+	if config.ValidateName(name) != nil {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(s.Dir(name), MachineFile))
+	return err == nil
+}
+
+// Status is a machine's state with the machine itself, when it exists.
+type Status struct {
+	Name    string
+	State   State
+	Machine *Machine // nil when State is NotCreated
+}
+
+// Status loads machine name and asks its driver for its state. A machine
+// that does not exist is NotCreated, not an error. It starts no program
+// (shellinit and status call it on every shell start).
+func (s *Store) Status(ctx context.Context, name string) (Status, error) {
+	m, err := s.Load(name, config.Layer{})
+	if errors.Is(err, ErrNotExist) {
+		return Status{Name: name, State: NotCreated}, nil
+	}
+	if err != nil {
+		return Status{Name: name}, err
+	}
+	st, err := m.driver.State(ctx, m.Spec())
+	if err != nil {
+		return Status{Name: name, Machine: m}, fmt.Errorf("reading the state of machine %q: %w", name, err)
+	}
+	return Status{Name: name, State: st, Machine: m}, nil
+}
+
+// DockerHost is the machine's DOCKER_HOST when it is running, else "".
+func (st Status) DockerHost() string {
+	if st.State != Running || st.Machine == nil {
+		return ""
+	}
+	return st.Machine.DockerHost()
+}
+
+// Running returns the machine when it is running, and otherwise the error
+// that says why not and what to do: notExistError or notRunningError.
+func (st Status) Running() (*Machine, error) {
+	switch {
+	case st.State == NotCreated:
+		return nil, notExistError(st.Name)
+	case st.State != Running:
+		return nil, notRunningError(st.Name, st.State)
+	}
+	return st.Machine, nil
+}
+
+// Running loads machine name and insists it is running.
+func (s *Store) Running(ctx context.Context, name string) (*Machine, error) {
+	st, err := s.Status(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return st.Running()
+}
+
+// Info is what `tender info` prints: settings, state, ports, image, paths
+// and the three versions, with advice when they disagree.
+type Info struct {
+	Name         string            `json:"name"`
+	State        State             `json:"state"`
+	Driver       string            `json:"driver"`
+	DriverReason string            `json:"driver_reason"`
+	DockerHost   string            `json:"docker_host,omitempty"`
+	SSHPort      int               `json:"ssh_port,omitempty"`
+	DockerPort   int               `json:"docker_port,omitempty"`
+	ISO          string            `json:"iso"`
+	ISOVersion   string            `json:"iso_version,omitempty"`
+	CPUs         int               `json:"cpus"`
+	MemoryMiB    int               `json:"memory_mib"`
+	DiskMiB      int               `json:"disk_size_mib"`
+	Paths        map[string]string `json:"paths"`
+	Runtime      Runtime           `json:"runtime"`
+	Versions     Versions          `json:"versions"`
+	Advice       []string          `json:"advice,omitempty"` // version mismatches that matter, with the fix
+	// Warnings are problems met on the way (the agent did not say its
+	// version); the information is complete without them.
+	Warnings []string `json:"-"`
+}
+
+// Info gathers machine name's Info; cliVersion is this tender's version.
+// A running machine's agent is asked for its version over SSH.
+func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error) {
+	m, err := s.Load(name, config.Layer{})
+	if err != nil {
+		return Info{}, err
+	}
+	state, err := m.driver.State(ctx, m.Spec())
+	if err != nil {
+		return Info{}, err
+	}
+	info := Info{
+		Name: name, State: state, Driver: m.driver.Name(), DriverReason: s.explainDriver(m.Settings),
+		SSHPort: m.Runtime.SSHPort, DockerPort: m.Runtime.DockerPort,
+		ISO: m.Settings.ISO, ISOVersion: m.Runtime.ISOVersion,
+		CPUs: m.Settings.CPUs, MemoryMiB: m.Settings.MemoryMiB, DiskMiB: m.Settings.DiskSizeMiB,
+		Paths:   m.Paths(),
+		Runtime: m.Runtime,
+	}
+	if im, err := iso.Open(m.Settings.ISO); err == nil {
+		info.ISOVersion = im.Version()
+	}
+	info.Versions = Versions{CLI: cliVersion, Image: info.ISOVersion}
+	if state == Running {
+		info.DockerHost = m.DockerHost()
+		if v, err := m.AgentVersion(ctx); err == nil {
+			info.Versions.Agent = v
+		} else {
+			info.Warnings = append(info.Warnings, err.Error())
+		}
+	}
+	info.Advice = info.Versions.Advice(name)
+	return info, nil
+}
+
+// DriverName is the name of the machine's driver ("qemu", "virtualbox").
+func (m *Machine) DriverName() string { return m.driver.Name() }
+
+// explainDriver says which driver the settings choose and why.
+func (s *Store) explainDriver(settings config.Settings) string {
+	if s.ExplainDriver == nil {
+		return "driver: " + settings.Driver
+	}
+	return s.ExplainDriver(settings)
+}

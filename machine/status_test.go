@@ -1,0 +1,70 @@
+package machine
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/tenderdev/tender/vm"
+)
+
+// Status and Running give one error for each way a machine is not there
+// to use: it names the machine, says what to run, and matches a sentinel.
+func TestStatusAndRunning(t *testing.T) {
+	d := &fakeDriver{}
+	s := newStore(t, d)
+	ctx := context.Background()
+
+	st, err := s.Status(ctx, "nosuch")
+	if err != nil || st.State != NotCreated || st.Machine != nil || st.DockerHost() != "" {
+		t.Fatalf("Status(nosuch) = %+v, %v; want not-created", st, err)
+	}
+	if s.Exists("nosuch") {
+		t.Error("Exists(nosuch) = true")
+	}
+	_, err = s.Running(ctx, "nosuch")
+	if !errors.Is(err, ErrNotExist) || err.Error() != "machine \"nosuch\" does not exist (run `tender init nosuch`)" {
+		t.Errorf("Running(nosuch) = %v", err)
+	}
+
+	if _, err := s.Init(ctx, "dev", small(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Exists("dev") {
+		t.Error("Exists(dev) = false after init")
+	}
+	_, err = s.Running(ctx, "dev")
+	if !errors.Is(err, ErrNotRunning) || errors.Is(err, ErrNotExist) || err.Error() != "machine \"dev\" is stopped (start it with `tender up dev`)" {
+		t.Errorf("Running(dev) when stopped = %v", err)
+	}
+	d.state = vm.Running
+	m, err := s.Running(ctx, "dev")
+	if err != nil || m == nil || m.Name != "dev" {
+		t.Fatalf("Running(dev) when running = %v, %v", m, err)
+	}
+	if st, _ := s.Status(ctx, "dev"); st.DockerHost() != m.DockerHost() || st.DockerHost() == "" {
+		t.Errorf("DockerHost of a running machine = %q, want %q", st.DockerHost(), m.DockerHost())
+	}
+}
+
+func TestLive(t *testing.T) {
+	for _, st := range []State{NotCreated, Stopped, Starting, Running, Paused, Saved, Aborted} {
+		want := st == Running || st == Starting || st == Paused
+		if st.Live() != want {
+			t.Errorf("%s.Live() = %v, want %v", st, st.Live(), want)
+		}
+	}
+}
+
+// A driver that cannot save does not implement vm.Saver; Save says so by
+// its name and with the way out.
+func TestSaveWithoutSaver(t *testing.T) {
+	s := newStore(t, &fakeDriver{state: vm.Running})
+	if _, err := s.Init(context.Background(), "dev", small(t)); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Save(context.Background(), "dev")
+	if !errors.Is(err, vm.ErrNotSupported) || err.Error() != "save is not supported by the fake driver (use `tender down dev`): "+vm.ErrNotSupported.Error() {
+		t.Errorf("Save = %v", err)
+	}
+}
