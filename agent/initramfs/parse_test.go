@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
 func TestParseModuleList(t *testing.T) {
@@ -41,11 +43,7 @@ func TestParseModuleListRejects(t *testing.T) {
 // iso9660Image returns the first ProbeSize bytes of an iso9660 filesystem.
 func iso9660Image(volumeID string) []byte {
 	buf := make([]byte, ProbeSize)
-	pvd := buf[16*2048:]
-	pvd[0] = 1
-	copy(pvd[1:], "CD001")
-	pvd[6] = 1
-	copy(pvd[40:72], volumeID+strings.Repeat(" ", 32-len(volumeID)))
+	testfakes.StampISO(buf, volumeID)
 	return buf
 }
 
