@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
 // badInput is one entry of the bad-input corpus: a command line, with
@@ -113,7 +115,7 @@ func TestBadInput(t *testing.T) {
 	}
 	work := t.TempDir()
 	home := filepath.Join(work, "home")
-	writeFakeISO(t, filepath.Join(work, "tender.iso"))
+	testfakes.WriteISO(t, filepath.Join(work, "tender.iso"), "tender-v0.0.0")
 	for name, data := range map[string]string{"notes.txt": "just some notes, not an ISO\n", "empty.iso": "", "truncated.iso": strings.Repeat("x", 100), "zeros.iso": string(make([]byte, 40000))} {
 		if err := os.WriteFile(filepath.Join(work, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
@@ -196,19 +198,6 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("TENDER_HOME changed:\n%s", d)
 			}
 		})
-	}
-}
-
-// writeFakeISO writes the smallest file tender accepts as an ISO (as the
-// fake-iso script command does).
-func writeFakeISO(t *testing.T, path string) {
-	t.Helper()
-	data := make([]byte, 17*2048)
-	data[16*2048] = 1
-	copy(data[16*2048+1:], "CD001")
-	copy(data[16*2048+40:], "tender-v0.0.0")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/machine"
 	"github.com/tenderdev/tender/vm/qemu"
 )
@@ -46,7 +47,7 @@ func newHome(t *testing.T) *th {
 	}
 	work := t.TempDir()
 	h := &th{t: t, bin: bin, work: work, home: filepath.Join(work, "home"), iso: filepath.Join(work, "tender.iso")}
-	writeFakeISO(t, h.iso)
+	testfakes.WriteISO(t, h.iso, "tender-v0.0.0")
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TENDER_") {
 			h.env = append(h.env, kv)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
 func TestMain(m *testing.M) {
@@ -46,11 +48,7 @@ func TestScripts(t *testing.T) {
 			},
 			// fake-iso FILE: write the smallest file tender accepts as an ISO.
 			"fake-iso": func(ts *testscript.TestScript, neg bool, args []string) {
-				data := make([]byte, 17*2048)
-				data[16*2048] = 1
-				copy(data[16*2048+1:], "CD001")
-				copy(data[16*2048+40:], "tender-v0.0.0")
-				ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o644))
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), testfakes.ISO("tender-v0.0.0"), 0o644))
 			},
 		},
 	})

@@ -12,19 +12,10 @@ import (
 
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/dockercontext"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/machine"
 	"github.com/tenderdev/tender/vm"
 )
-
-// stubDriver is a driver whose VMs are in a fixed state.
-type stubDriver struct{ state vm.State }
-
-func (d *stubDriver) Name() string                                     { return "stub" }
-func (d *stubDriver) Create(context.Context, vm.Spec) error            { return nil }
-func (d *stubDriver) Start(context.Context, vm.Spec) error             { return nil }
-func (d *stubDriver) Stop(context.Context, vm.Spec, bool) error        { return nil }
-func (d *stubDriver) Delete(context.Context, vm.Spec) error            { return nil }
-func (d *stubDriver) State(context.Context, vm.Spec) (vm.State, error) { return d.state, nil }
 
 // harness runs tender commands with buffers, a temporary TENDER_HOME and
 // DOCKER_CONFIG, and a stub driver.
@@ -32,7 +23,7 @@ type harness struct {
 	t        *testing.T
 	home     string
 	docker   string
-	driver   *stubDriver
+	driver   *testfakes.Driver // its VMs stay in the state a test sets
 	env      map[string]string
 	download func(ctx context.Context, url, cacheDir string) (string, error)
 	verbose  bool // what the last store was built with
@@ -40,7 +31,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	dir := t.TempDir()
-	h := &harness{t: t, home: filepath.Join(dir, "home"), docker: filepath.Join(dir, "docker"), driver: &stubDriver{state: vm.Stopped}}
+	h := &harness{t: t, home: filepath.Join(dir, "home"), docker: filepath.Join(dir, "docker"), driver: &testfakes.Driver{Current: vm.Stopped}}
 	h.env = map[string]string{"TENDER_HOME": h.home, "DOCKER_CONFIG": h.docker}
 	return h
 }
@@ -73,12 +64,7 @@ func (h *harness) run(args ...string) (string, string, error) {
 // machine creates a machine with a fake image of the given version.
 func (h *harness) machine(name, version string) *machine.Machine {
 	h.t.Helper()
-	data := make([]byte, 17*2048)
-	data[16*2048] = 1
-	copy(data[16*2048+1:], "CD001")
-	copy(data[16*2048+40:], "tender-v"+version)
-	p := filepath.Join(h.t.TempDir(), "tender.iso")
-	os.WriteFile(p, data, 0o644)
+	p := testfakes.TempISO(h.t, "tender-v"+version)
 	var l config.Layer
 	l.Set(config.KeyDiskSize, "1GiB")
 	l.ISO = &p
@@ -225,13 +211,9 @@ func TestDownloadCommand(t *testing.T) {
 	var urls []string
 	h.download = func(ctx context.Context, url, cacheDir string) (string, error) {
 		urls = append(urls, url)
-		data := make([]byte, 17*2048)
-		data[16*2048] = 1
-		copy(data[16*2048+1:], "CD001")
-		copy(data[16*2048+40:], "tender-v0.3.0")
 		os.MkdirAll(cacheDir, 0o755)
 		p := filepath.Join(cacheDir, "tender.iso")
-		return p, os.WriteFile(p, data, 0o644)
+		return p, os.WriteFile(p, testfakes.ISO("tender-v0.3.0"), 0o644)
 	}
 	out, _, err := h.run("download")
 	if want := filepath.Join(h.home, "cache", "tender.iso") + "\n"; err != nil || out != want {

@@ -5,15 +5,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/provision"
 )
 
@@ -169,9 +170,7 @@ func TestDockerCLIReadsTheContext(t *testing.T) {
 	needDocker(t)
 	dir := t.TempDir()
 	p := newPKI(t)
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	host := "tcp://" + l.Addr().String()
-	l.Close()
+	host := "tcp://127.0.0.1:" + strconv.Itoa(testfakes.FreeTCPPort(t))
 	if err := Write(dir, p.context("tender", host)); err != nil {
 		t.Fatal(err)
 	}

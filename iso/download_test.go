@@ -5,16 +5,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
 // image makes a file tender accepts as an ISO of the given version, size
@@ -24,9 +26,7 @@ func image(version string, size int) []byte {
 	for i := range data {
 		data[i] = byte(i * 7 % 251)
 	}
-	copy(data[pvdOffset:], []byte{1, 'C', 'D', '0', '0', '1'})
-	id := []byte("tender-v" + version + strings.Repeat(" ", volumeIDLen))
-	copy(data[volumeIDOffset:], id[:volumeIDLen])
+	testfakes.StampISO(data, "tender-v"+version)
 	return data
 }
 
@@ -384,13 +384,7 @@ func TestDownloadStalledServer(t *testing.T) {
 }
 
 func closedPortURL(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr + "/tender.iso"
+	return "http://127.0.0.1:" + strconv.Itoa(testfakes.FreeTCPPort(t)) + "/tender.iso"
 }
 
 func TestDownloadNoNetwork(t *testing.T) {

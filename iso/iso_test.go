@@ -5,33 +5,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
-// fakeISO writes the smallest file Open accepts: a primary volume
-// descriptor at sector 16 with the given volume ID.
-func fakeISO(t *testing.T, volumeID string) string {
-	t.Helper()
-	data := make([]byte, 17*2048)
-	pvd := data[pvdOffset:]
-	pvd[0] = 1
-	copy(pvd[1:], "CD001")
-	copy(pvd[40:72], volumeID+strings.Repeat(" ", 32-len(volumeID)))
-	path := filepath.Join(t.TempDir(), "x.iso")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestOpenReadsVersion(t *testing.T) {
-	im, err := Open(fakeISO(t, "tender-v1.2.3"))
+	im, err := Open(testfakes.TempISO(t, "tender-v1.2.3"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if im.VolumeID != "tender-v1.2.3" || im.Version() != "1.2.3" {
 		t.Fatalf("got %q / %q", im.VolumeID, im.Version())
 	}
-	other, _ := Open(fakeISO(t, "DEBIAN"))
+	other, _ := Open(testfakes.TempISO(t, "DEBIAN"))
 	if other.Version() != "" {
 		t.Fatalf("a foreign ISO has version %q", other.Version())
 	}
@@ -58,7 +44,7 @@ func TestFindUsesCacheOrSaysHow(t *testing.T) {
 	if _, err := Find("", cache, "amd64"); err == nil || !strings.Contains(err.Error(), "no tender ISO found: pass --iso PATH") {
 		t.Fatalf("Find with an empty cache: %v", err)
 	}
-	data, _ := os.ReadFile(fakeISO(t, "tender-v0.1.0"))
+	data, _ := os.ReadFile(testfakes.TempISO(t, "tender-v0.1.0"))
 	os.WriteFile(filepath.Join(cache, FileName), data, 0o644)
 	im, err := Find("", cache, "amd64")
 	if err != nil || im.Version() != "0.1.0" {
@@ -76,7 +62,7 @@ func TestFileNameFor(t *testing.T) {
 
 func TestFindPicksTheArchImage(t *testing.T) {
 	cache := t.TempDir()
-	data, _ := os.ReadFile(fakeISO(t, "tender-v0.1.0"))
+	data, _ := os.ReadFile(testfakes.TempISO(t, "tender-v0.1.0"))
 	os.WriteFile(filepath.Join(cache, FileName), data, 0o644)
 	if _, err := Find("", cache, "arm64"); err == nil || !strings.Contains(err.Error(), "tender-arm64.iso") {
 		t.Fatalf("Find(arm64) with only the amd64 image: %v", err)

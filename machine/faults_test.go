@@ -9,12 +9,13 @@ import (
 	"testing"
 
 	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
 // An image deleted after init: up boots the cached one with a warning, or,
 // with none cached, refuses before starting anything and says how to get one.
 func TestUpMissingImage(t *testing.T) {
-	d := &fakeDriver{}
+	d := &testfakes.Driver{}
 	s := newStore(t, d)
 	flags := small(t)
 	if _, err := s.Init(context.Background(), "dev", flags); err != nil {
@@ -23,20 +24,20 @@ func TestUpMissingImage(t *testing.T) {
 	if err := os.Remove(*flags.ISO); err != nil {
 		t.Fatal(err)
 	}
-	d.calls = nil
+	d.Calls = nil
 	_, err := s.Up(context.Background(), "dev", config.Layer{})
 	if err == nil || !strings.Contains(err.Error(), "is gone: run `tender download`") || !strings.Contains(err.Error(), "tender upgrade --iso PATH dev") {
 		t.Fatalf("up without the image: %v", err)
 	}
-	if len(d.calls) != 0 {
-		t.Fatalf("driver calls %q, want none", d.calls)
+	if len(d.Calls) != 0 {
+		t.Fatalf("driver calls %q, want none", d.Calls)
 	}
 
 	cache := filepath.Join(s.Home, CacheDir)
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(fakeISO(t))
+	data, err := os.ReadFile(testfakes.TempISO(t, "tender-v9.9.9"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,45 +28,22 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		return nil, err
 	}
 	dir := s.Dir(name)
-	exists := func() error {
-		if _, err := os.Stat(dir); err == nil {
-			return fmt.Errorf("machine %q already exists; nothing was changed (start it with `tender up%s`, or remove it with `tender delete%s`)", name, NameArg(name), NameArg(name))
-		}
-		return nil
-	}
 	// Everything that can be refused is checked before anything is
 	// written, even the lock file.
-	if err := exists(); err != nil {
+	if err := refuseExisting(name, dir); err != nil {
 		return nil, err
 	}
 	srcs, err := s.sources("", flags)
 	if err != nil {
 		return nil, err
 	}
-	settings, err := config.Resolve(srcs...)
+	settings, image, err := s.resolveWithImage(ctx, srcs)
 	if err != nil {
 		return nil, err
 	}
-	image, err := iso.Find(settings.ISO, filepath.Join(s.Home, CacheDir), settings.Arch)
-	if err != nil && settings.ISO == "" {
-		image, err = s.downloadImage(ctx, settings.ISOURL, err)
-	}
+	drv, err := s.preflightDriver(ctx, name, dir, settings)
 	if err != nil {
 		return nil, err
-	}
-	settings.ISO = image.Path
-	if msg := vm.ForeignArchWarning(settings.Arch, runtime.GOARCH); msg != "" {
-		fmt.Fprintln(s.Progress, msg)
-	}
-	drv, err := s.Drivers(settings)
-	if err != nil {
-		return nil, err
-	}
-	if pf, ok := drv.(vm.Preflighter); ok {
-		spec := (&Machine{Name: name, Dir: dir, Settings: settings}).Spec()
-		if err := pf.Preflight(ctx, spec); err != nil {
-			return nil, err
-		}
 	}
 	if err := s.pauseAt(ctx, "init-checked"); err != nil {
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
@@ -76,7 +53,7 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		return nil, err
 	}
 	defer unlock()
-	if err := exists(); err != nil { // another init made it while we waited
+	if err := refuseExisting(name, dir); err != nil { // another init made it while we waited
 		return nil, err
 	}
 	ca, err := s.loadOrCreateCA()
@@ -84,19 +61,9 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		return nil, err
 	}
 
-	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
-		return nil, unwritableHome(s.Home, fmt.Errorf("creating %s: %w", filepath.Dir(dir), err))
-	}
-	// A temporary directory of an init that was killed (kill -9 cannot be
-	// cleaned up after) is ours to remove: we hold the lock on the name.
-	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".init-"+name+"-*")); len(stale) > 0 {
-		for _, d := range stale {
-			os.RemoveAll(d)
-		}
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".init-"+name+"-")
+	tmp, err := s.makeTempMachineDir(name, dir)
 	if err != nil {
-		return nil, fmt.Errorf("creating the machine directory: %w", err)
+		return nil, err
 	}
 	done := false
 	defer func() {
@@ -104,9 +71,6 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o700); err != nil {
-		return nil, err
-	}
 
 	fmt.Fprintf(s.Progress, "creating machine %q: keys and certificates…\n", name)
 	if err := writeCredentials(tmp, name, ca); err != nil {
@@ -116,41 +80,14 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
 	fmt.Fprintf(s.Progress, "creating machine %q: %d MiB data disk…\n", name, settings.DiskSizeMiB)
-	ud, err := readUserdata(tmp, name, settings, shareType(drv))
-	if err != nil {
-		return nil, err
-	}
 	m := &Machine{Name: name, Dir: tmp, Settings: settings, Runtime: Runtime{Driver: drv.Name(), ISOVersion: image.Version()}, driver: drv}
-	size := int64(settings.DiskSizeMiB) << 20
-	if dc, ok := drv.(vm.DiskCreator); ok {
-		stream, err := provision.UserdataStream(ud, size)
-		if err != nil {
-			return nil, err
-		}
-		if err := dc.CreateDisk(ctx, m.Spec(), stream, size); err != nil {
-			return nil, err
-		}
-	} else if err := provision.CreateDataDisk(filepath.Join(tmp, DiskFile), size, ud); err != nil {
+	if err := createDataDisk(ctx, drv, m); err != nil {
 		return nil, err
 	}
 	if err := s.pauseAt(ctx, "init-disk"); err != nil {
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
-	// machine.yaml keeps what was asked for at init, so that later changes to
-	// config.yaml do not move an existing machine under its user's feet.
-	layer := config.Merge(srcs[0], srcs[1])
-	layer.ISO = &image.Path
-	if settings.Driver == "auto" && slices.Contains(config.Drivers, drv.Name()) {
-		// Keep the driver auto chose, so installing the other hypervisor
-		// later does not move the machine.
-		name := drv.Name()
-		layer.Driver = &name
-	}
-	data, err := config.Marshal(layer)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, MachineFile), data, 0o600); err != nil {
+	if err := writeMachineFile(tmp, srcs, image.Path, settings, drv.Name()); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -169,13 +106,133 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	m.Dir = dir
 	// From here the machine is complete: an interrupt no longer undoes it.
 	_ = s.pauseAt(ctx, "init-renamed")
-	if err := drv.Create(ctx, m.Spec()); err != nil {
-		cleanup := context.WithoutCancel(ctx)
-		_ = drv.Delete(cleanup, m.Spec())
-		os.RemoveAll(dir)
+	if err := createVM(ctx, drv, m.Spec(), dir); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// refuseExisting says, when machine name already has its directory, that
+// init changes nothing and how to use or remove that machine.
+func refuseExisting(name, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("machine %q already exists; nothing was changed (start it with `tender up%s`, or remove it with `tender delete%s`)", name, NameArg(name), NameArg(name))
+	}
+	return nil
+}
+
+// resolveWithImage resolves the settings from srcs and finds the image they
+// name, or, when they name none and none is cached, downloads it. The
+// settings it returns carry the image's path.
+func (s *Store) resolveWithImage(ctx context.Context, srcs []config.Source) (config.Settings, iso.Image, error) {
+	settings, err := config.Resolve(srcs...)
+	if err != nil {
+		return config.Settings{}, iso.Image{}, err
+	}
+	image, err := iso.Find(settings.ISO, filepath.Join(s.Home, CacheDir), settings.Arch)
+	if err != nil && settings.ISO == "" {
+		image, err = s.downloadImage(ctx, settings.ISOURL, err)
+	}
+	if err != nil {
+		return config.Settings{}, iso.Image{}, err
+	}
+	settings.ISO = image.Path
+	return settings, image, nil
+}
+
+// preflightDriver warns when the guest's arch is to be emulated, picks the
+// driver for settings and, when it can, has it check that Create and Start
+// will work.
+func (s *Store) preflightDriver(ctx context.Context, name, dir string, settings config.Settings) (vm.Driver, error) {
+	if msg := vm.ForeignArchWarning(settings.Arch, runtime.GOARCH); msg != "" {
+		fmt.Fprintln(s.Progress, msg)
+	}
+	drv, err := s.Drivers(settings)
+	if err != nil {
+		return nil, err
+	}
+	if pf, ok := drv.(vm.Preflighter); ok {
+		spec := (&Machine{Name: name, Dir: dir, Settings: settings}).Spec()
+		if err := pf.Preflight(ctx, spec); err != nil {
+			return nil, err
+		}
+	}
+	return drv, nil
+}
+
+// makeTempMachineDir makes the private temporary directory, beside dir,
+// that Init assembles machine name in, first removing those of inits that
+// were killed.
+func (s *Store) makeTempMachineDir(name, dir string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return "", unwritableHome(s.Home, fmt.Errorf("creating %s: %w", filepath.Dir(dir), err))
+	}
+	// A temporary directory of an init that was killed (kill -9 cannot be
+	// cleaned up after) is ours to remove: we hold the lock on the name.
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".init-"+name+"-*")); len(stale) > 0 {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".init-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("creating the machine directory: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o700); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return tmp, nil
+}
+
+// createDataDisk writes the data disk of m, which starts with the userdata
+// made from the credentials in m.Dir: in the driver's own format when it has
+// one (vm.DiskCreator), else as a raw sparse file.
+func createDataDisk(ctx context.Context, drv vm.Driver, m *Machine) error {
+	ud, err := readUserdata(m.Dir, m.Name, m.Settings, shareType(drv))
+	if err != nil {
+		return err
+	}
+	size := int64(m.Settings.DiskSizeMiB) << 20
+	if dc, ok := drv.(vm.DiskCreator); ok {
+		stream, err := provision.UserdataStream(ud, size)
+		if err != nil {
+			return err
+		}
+		return dc.CreateDisk(ctx, m.Spec(), stream, size)
+	}
+	return provision.CreateDataDisk(filepath.Join(m.Dir, DiskFile), size, ud)
+}
+
+// writeMachineFile writes machine.yaml into dir. It keeps what was asked for
+// at init (the flag and environment layers of srcs), so that later changes
+// to config.yaml do not move an existing machine under its user's feet.
+func writeMachineFile(dir string, srcs []config.Source, isoPath string, settings config.Settings, driverName string) error {
+	layer := config.Merge(srcs[0], srcs[1])
+	layer.ISO = &isoPath
+	if settings.Driver == "auto" && slices.Contains(config.Drivers, driverName) {
+		// Keep the driver auto chose, so installing the other hypervisor
+		// later does not move the machine.
+		layer.Driver = &driverName
+	}
+	data, err := config.Marshal(layer)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, MachineFile), data, 0o600)
+}
+
+// createVM has the driver create the machine's VM from spec. When it
+// fails, it undoes what the driver registered and removes the machine
+// directory dir, so that a failed init leaves no machine behind.
+func createVM(ctx context.Context, drv vm.Driver, spec vm.Spec, dir string) error {
+	if err := drv.Create(ctx, spec); err != nil {
+		cleanup := context.WithoutCancel(ctx)
+		_ = drv.Delete(cleanup, spec)
+		os.RemoveAll(dir)
+		return err
+	}
+	return nil
 }
 
 // loadOrCreateCA returns the CA shared by every machine under TENDER_HOME,

@@ -12,41 +12,11 @@ import (
 
 	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/vm"
 )
 
-// fakeDriver records calls and fails where told.
-type fakeDriver struct {
-	calls     []string
-	createErr error
-	state     vm.State
-}
-
-func (d *fakeDriver) Name() string { return "fake" }
-func (d *fakeDriver) Create(ctx context.Context, s vm.Spec) error {
-	d.calls = append(d.calls, "create "+s.Name)
-	return d.createErr
-}
-func (d *fakeDriver) Start(ctx context.Context, s vm.Spec) error {
-	d.calls = append(d.calls, "start")
-	return nil
-}
-func (d *fakeDriver) Stop(ctx context.Context, s vm.Spec, force bool) error {
-	d.calls = append(d.calls, "stop")
-	return nil
-}
-func (d *fakeDriver) Delete(ctx context.Context, s vm.Spec) error {
-	d.calls = append(d.calls, "delete")
-	return nil
-}
-func (d *fakeDriver) State(ctx context.Context, s vm.Spec) (vm.State, error) {
-	if d.state == "" {
-		return vm.Stopped, nil
-	}
-	return d.state, nil
-}
-
-func newStore(t *testing.T, d *fakeDriver) *Store {
+func newStore(t *testing.T, d *testfakes.Driver) *Store {
 	t.Helper()
 	return &Store{
 		Home:      t.TempDir(),
@@ -56,31 +26,18 @@ func newStore(t *testing.T, d *fakeDriver) *Store {
 	}
 }
 
-func fakeISO(t *testing.T) string {
-	t.Helper()
-	data := make([]byte, 17*2048)
-	data[16*2048] = 1
-	copy(data[16*2048+1:], "CD001")
-	copy(data[16*2048+40:], "tender-v9.9.9")
-	p := filepath.Join(t.TempDir(), "tender.iso")
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func small(t *testing.T) config.Layer {
 	var l config.Layer
 	if err := l.Set(config.KeyDiskSize, "1GiB"); err != nil {
 		t.Fatal(err)
 	}
-	iso := fakeISO(t)
+	iso := testfakes.TempISO(t, "tender-v9.9.9")
 	l.ISO = &iso
 	return l
 }
 
 func TestInitMakesACompleteMachine(t *testing.T) {
-	d := &fakeDriver{}
+	d := &testfakes.Driver{}
 	s := newStore(t, d)
 	m, err := s.Init(context.Background(), "dev", small(t))
 	if err != nil {
@@ -120,7 +77,7 @@ func TestInitMakesACompleteMachine(t *testing.T) {
 	if ud.Hostname != "tender-dev" || !bytes.Equal(ud.AuthorizedKeys, pub) {
 		t.Fatalf("userdata hostname %q, authorized keys %q", ud.Hostname, ud.AuthorizedKeys)
 	}
-	if got := strings.Join(d.calls, ","); got != "create dev" {
+	if got := strings.Join(d.Calls, ","); got != "create dev" {
 		t.Fatalf("driver calls %q", got)
 	}
 	if names, _ := s.List(); strings.Join(names, ",") != "dev" {
@@ -131,19 +88,19 @@ func TestInitMakesACompleteMachine(t *testing.T) {
 // A failure at the last step, or an interrupt, leaves no machine and no
 // temporary directory behind.
 func TestInitLeavesNothingOnFailure(t *testing.T) {
-	for name, setup := range map[string]func(*fakeDriver) context.Context{
-		"driver create fails": func(d *fakeDriver) context.Context {
-			d.createErr = errors.New("boom")
+	for name, setup := range map[string]func(*testfakes.Driver) context.Context{
+		"driver create fails": func(d *testfakes.Driver) context.Context {
+			d.CreateErr = errors.New("boom")
 			return context.Background()
 		},
-		"interrupted": func(d *fakeDriver) context.Context {
+		"interrupted": func(d *testfakes.Driver) context.Context {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			return ctx
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			d := &fakeDriver{}
+			d := &testfakes.Driver{}
 			s := newStore(t, d)
 			if _, err := s.Init(setup(d), "dev", small(t)); err == nil {
 				t.Fatal("Init succeeded")
@@ -157,8 +114,8 @@ func TestInitLeavesNothingOnFailure(t *testing.T) {
 }
 
 func TestChoosePortKeepsStoredPortUnlessTaken(t *testing.T) {
-	s := newStore(t, &fakeDriver{})
-	free, _ := freePort()
+	s := newStore(t, &testfakes.Driver{})
+	free := testfakes.FreeTCPPort(t)
 	if p, err := s.choosePort("docker_port", "--dockerport", 0, free, 0); err != nil || p != free {
 		t.Fatalf("stored free port: got %d, %v; want %d", p, err, free)
 	}

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/vm"
 )
 
 // Status and Running give one error for each way a machine is not there
 // to use: it names the machine, says what to run, and matches a sentinel.
 func TestStatusAndRunning(t *testing.T) {
-	d := &fakeDriver{}
+	d := &testfakes.Driver{}
 	s := newStore(t, d)
 	ctx := context.Background()
 
@@ -37,7 +38,7 @@ func TestStatusAndRunning(t *testing.T) {
 	if !errors.Is(err, ErrNotRunning) || errors.Is(err, ErrNotExist) || err.Error() != "machine \"dev\" is stopped (start it with `tender up dev`)" {
 		t.Errorf("Running(dev) when stopped = %v", err)
 	}
-	d.state = vm.Running
+	d.Current = vm.Running
 	m, err := s.Running(ctx, "dev")
 	if err != nil || m == nil || m.Name != "dev" {
 		t.Fatalf("Running(dev) when running = %v, %v", m, err)
@@ -59,7 +60,7 @@ func TestLive(t *testing.T) {
 // A driver that cannot save does not implement vm.Saver; Save says so by
 // its name and with the way out.
 func TestSaveWithoutSaver(t *testing.T) {
-	s := newStore(t, &fakeDriver{state: vm.Running})
+	s := newStore(t, &testfakes.Driver{Current: vm.Running})
 	if _, err := s.Init(context.Background(), "dev", small(t)); err != nil {
 		t.Fatal(err)
 	}

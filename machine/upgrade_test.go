@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/vm"
 )
@@ -20,21 +21,13 @@ import (
 // versionedISO writes a fake image with volume ID tender-vVERSION.
 func versionedISO(t *testing.T, dir, version string) string {
 	t.Helper()
-	data := make([]byte, 17*2048)
-	data[16*2048] = 1
-	copy(data[16*2048+1:], "CD001")
-	copy(data[16*2048+40:], "tender-v"+version)
-	p := filepath.Join(dir, "tender-"+version+".iso")
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testfakes.WriteISO(t, filepath.Join(dir, "tender-"+version+".iso"), "tender-v"+version)
 }
 
 // Init without an image downloads one into the cache through the injected
 // downloader, from iso_url.
 func TestInitDownloadsTheImageWhenNoneIsFound(t *testing.T) {
-	s := newStore(t, &fakeDriver{})
+	s := newStore(t, &testfakes.Driver{})
 	var gotURL string
 	s.Download = func(ctx context.Context, url, cacheDir string) (string, error) {
 		gotURL = url
@@ -62,7 +55,7 @@ func TestInitDownloadsTheImageWhenNoneIsFound(t *testing.T) {
 }
 
 func TestInitSaysHowToGetAnImageWhenTheDownloadFails(t *testing.T) {
-	s := newStore(t, &fakeDriver{})
+	s := newStore(t, &testfakes.Driver{})
 	s.Download = func(ctx context.Context, url, cacheDir string) (string, error) {
 		return "", errors.New("cannot download the tender image: example.com cannot be reached")
 	}
@@ -95,23 +88,9 @@ func diskPrint(t *testing.T, p string) string {
 	return fmt.Sprintf("%d bytes, %v, %x, %q", st.Size(), st.ModTime(), sha256.Sum256(head), mark)
 }
 
-// upgradeDriver stops when asked, so Down returns at once.
-type upgradeDriver struct{ fakeDriver }
-
-func (d *upgradeDriver) Stop(ctx context.Context, s vm.Spec, force bool) error {
-	d.calls = append(d.calls, "stop")
-	d.state = vm.Stopped
-	return nil
-}
-
-func (d *upgradeDriver) Start(ctx context.Context, s vm.Spec) error {
-	d.calls = append(d.calls, "start "+s.ISO)
-	d.state = vm.Running
-	return nil
-}
-
 func TestUpgradeStoppedMachineKeepsTheDisk(t *testing.T) {
-	d := &upgradeDriver{}
+	// The driver stops when asked, so Down returns at once.
+	d := &testfakes.Driver{Transitions: true}
 	s := &Store{Home: t.TempDir(), Progress: &bytes.Buffer{}, LookupEnv: func(string) (string, bool) { return "", false },
 		Drivers: func(config.Settings) (vm.Driver, error) { return d, nil }}
 	isos := t.TempDir()
@@ -130,7 +109,7 @@ func TestUpgradeStoppedMachineKeepsTheDisk(t *testing.T) {
 	f.WriteAt([]byte("a container's layer"), 1<<20)
 	f.Close()
 	before := diskPrint(t, disk)
-	d.calls = nil
+	d.Calls = nil
 
 	newer := versionedISO(t, isos, "1.1.0")
 	res, err := s.Upgrade(context.Background(), "dev", newer)
@@ -140,8 +119,8 @@ func TestUpgradeStoppedMachineKeepsTheDisk(t *testing.T) {
 	if res.From != "1.0.0" || res.To.Version() != "1.1.0" || res.UpToDate || res.Up != nil {
 		t.Errorf("result %+v", res)
 	}
-	if len(d.calls) != 0 {
-		t.Errorf("a stopped machine was touched: %q", d.calls)
+	if len(d.Calls) != 0 {
+		t.Errorf("a stopped machine was touched: %q", d.Calls)
 	}
 	if after := diskPrint(t, disk); after != before {
 		t.Errorf("the data disk changed: %s, was %s", after, before)
@@ -161,10 +140,7 @@ func TestUpgradeStoppedMachineKeepsTheDisk(t *testing.T) {
 	}
 
 	// Not a tender image: refused, nothing changed.
-	other := filepath.Join(isos, "other.iso")
-	data, _ := os.ReadFile(newer)
-	copy(data[16*2048+40:], "DEBIAN 13                       ")
-	os.WriteFile(other, data, 0o644)
+	other := testfakes.WriteISO(t, filepath.Join(isos, "other.iso"), "DEBIAN 13")
 	if _, err := s.Upgrade(context.Background(), "dev", other); err == nil || !strings.Contains(err.Error(), `is not a tender image (its volume ID is "DEBIAN 13", not tender-vX.Y.Z); nothing was changed`) {
 		t.Errorf("err = %v", err)
 	}
@@ -173,7 +149,7 @@ func TestUpgradeStoppedMachineKeepsTheDisk(t *testing.T) {
 // A running machine is shut down, gets the new image and is started again
 // with it; when it does not come up the error says how to go back.
 func TestUpgradeRunningMachineRestartsIt(t *testing.T) {
-	d := &upgradeDriver{}
+	d := &testfakes.Driver{Transitions: true}
 	s := &Store{Home: t.TempDir(), Progress: &bytes.Buffer{}, LookupEnv: func(string) (string, bool) { return "", false },
 		Drivers: func(config.Settings) (vm.Driver, error) { return d, nil }}
 	isos := t.TempDir()
@@ -185,7 +161,7 @@ func TestUpgradeRunningMachineRestartsIt(t *testing.T) {
 	if _, err := s.Init(context.Background(), "dev", l); err != nil {
 		t.Fatal(err)
 	}
-	d.calls, d.state = nil, vm.Running
+	d.Calls, d.Current = nil, vm.Running
 	newer := versionedISO(t, isos, "1.1.0")
 	_, err := s.Upgrade(context.Background(), "dev", newer)
 	// No guest answers SSH here, so the restart fails after boot_timeout.
@@ -193,20 +169,20 @@ func TestUpgradeRunningMachineRestartsIt(t *testing.T) {
 		!strings.Contains(err.Error(), "run `tender upgrade --iso "+old+" dev`") {
 		t.Fatalf("err = %v", err)
 	}
-	if got := strings.Join(d.calls, ","); !strings.HasPrefix(got, "stop,start "+newer) {
+	if got := strings.Join(d.Calls, ","); !strings.HasPrefix(got, "stop,start "+newer) {
 		t.Errorf("driver calls %q, want stop then start with the new image", got)
 	}
 }
 
 func TestUpgradeRefusesASavedMachine(t *testing.T) {
-	d := &upgradeDriver{}
+	d := &testfakes.Driver{Transitions: true}
 	s := &Store{Home: t.TempDir(), Progress: &bytes.Buffer{}, LookupEnv: func(string) (string, bool) { return "", false },
 		Drivers: func(config.Settings) (vm.Driver, error) { return d, nil }}
 	l := small(t)
 	if _, err := s.Init(context.Background(), "dev", l); err != nil {
 		t.Fatal(err)
 	}
-	d.state = vm.Saved
+	d.Current = vm.Saved
 	_, err := s.Upgrade(context.Background(), "dev", versionedISO(t, t.TempDir(), "2.0.0"))
 	if err == nil || !strings.Contains(err.Error(), `machine "dev" is saved`) {
 		t.Fatalf("err = %v", err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/portwatch"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/vm/qemu"
 )
 
@@ -57,7 +58,7 @@ func TestPortsSharesClock(t *testing.T) {
 	}
 
 	// 1. A TCP port appears on 127.0.0.1 within 2 s, bound to 127.0.0.1 only.
-	p1 := freeTCPPort(t)
+	p1 := testfakes.FreeTCPPort(t)
 	docker(fmt.Sprintf(`docker run -d --name web -p %d:80 busybox sh -c 'mkdir /w; echo hello > /w/index.html; exec httpd -f -p 80 -h /w' >/dev/null`, p1))
 	took := waitUntil(t, 2*time.Second, fmt.Sprintf("127.0.0.1:%d to answer", p1), func() bool { return httpGet(p1) == "hello\n" })
 	t.Logf("PASS tcp forward answered %s after docker run returned", took.Round(time.Millisecond))
@@ -78,7 +79,7 @@ func TestPortsSharesClock(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building udpecho: %v\n%s", err, out)
 	}
-	pu := freeUDPPort(t)
+	pu := testfakes.FreeUDPPort(t)
 	docker(fmt.Sprintf(`tar -C %q -c udpecho | docker import -c 'ENTRYPOINT ["/udpecho"]' - udpecho >/dev/null
 docker run -d --name udp -p %d:5353/udp udpecho >/dev/null`, filepath.Dir(bin), pu))
 	// docker-proxy listens before the container's program does: start
@@ -199,7 +200,7 @@ docker run -d --name udp -p %d:5353/udp udpecho >/dev/null`, filepath.Dir(bin), 
 	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	p3 := freeTCPPort(t)
+	p3 := testfakes.FreeTCPPort(t)
 	docker(fmt.Sprintf(`docker run -d --name late -p %d:80 busybox sh -c 'mkdir /w; echo late > /w/index.html; exec httpd -f -p 80 -h /w' >/dev/null`, p3))
 	time.Sleep(2 * time.Second)
 	if httpGet(p3) != "" {
@@ -312,24 +313,6 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func freeUDPPort(t *testing.T) int {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
 func tcpOpen(port int) bool {

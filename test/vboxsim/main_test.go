@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 	"github.com/tenderdev/tender/vm/virtualbox"
@@ -64,17 +65,6 @@ func (s *sim) fails(code int, want string, args ...string) {
 	}
 }
 
-// iso writes a file with the ISO 9660 signature.
-func iso(t *testing.T) string {
-	p := filepath.Join(t.TempDir(), "tender.iso")
-	img := make([]byte, 32774)
-	copy(img[32769:], "CD001")
-	if err := os.WriteFile(p, img, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // create registers tender-t in a fresh directory with a disk and the ISO.
 func (s *sim) create() (dir, disk, isoPath string) {
 	s.t.Helper()
@@ -84,7 +74,7 @@ func (s *sim) create() (dir, disk, isoPath string) {
 	if code, _, errOut := s.run(strings.Repeat("\x00", 1<<20), "convertfromraw", "stdin", disk, "1048576", "--format", "VMDK"); code != 0 {
 		s.t.Fatal(errOut)
 	}
-	isoPath = iso(s.t)
+	isoPath = testfakes.TempISO(s.t, "tender-v0.1.0")
 	s.ok("storagectl", "tender-t", "--name", "SATA", "--add", "sata", "--controller", "IntelAhci", "--portcount", "2", "--bootable", "on")
 	s.ok("storageattach", "tender-t", "--storagectl", "SATA", "--port", "0", "--device", "0", "--type", "dvddrive", "--medium", isoPath)
 	s.ok("storageattach", "tender-t", "--storagectl", "SATA", "--port", "1", "--device", "0", "--type", "hdd", "--medium", disk)
@@ -263,7 +253,7 @@ func TestTenderDriverScriptIsAccepted(t *testing.T) {
 	}
 	dir := t.TempDir()
 	shared := t.TempDir()
-	s := vm.Spec{Name: "default", Dir: dir, ISO: iso(t), Disk: filepath.Join(dir, "disk.vmdk"), CPUs: 2, MemoryMiB: 1024,
+	s := vm.Spec{Name: "default", Dir: dir, ISO: testfakes.TempISO(t, "tender-v0.1.0"), Disk: filepath.Join(dir, "disk.vmdk"), CPUs: 2, MemoryMiB: 1024,
 		SerialLog: filepath.Join(dir, "serial.log"), SSHPort: 40022, DockerPort: 40076,
 		Shares: []vm.Share{{HostPath: shared, Tag: "home"}}}
 	d := virtualbox.New(runner.Exec{}, bin)

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/provision"
 	"golang.org/x/crypto/ssh"
 )
@@ -216,12 +217,12 @@ func Start(t testing.TB, opts Options) *VM {
 	}
 	dir := t.TempDir()
 	vm := &VM{
-		SSHPort: freePort(t), DockerPort: freePort(t), Ports: map[int]int{},
+		SSHPort: testfakes.FreeTCPPort(t), DockerPort: testfakes.FreeTCPPort(t), Ports: map[int]int{},
 		SerialLog: filepath.Join(dir, "serial.log"), Identity: opts.Identity,
 		t: t, qmp: filepath.Join(dir, "qmp.sock"), exited: make(chan struct{}),
 	}
 	for _, p := range opts.Forward {
-		vm.Ports[p] = freePort(t)
+		vm.Ports[p] = testfakes.FreeTCPPort(t)
 	}
 	args := Cmdline(opts, vm.SSHPort, vm.DockerPort, vm.Ports, vm.SerialLog, vm.qmp, kvmUsable())
 	vm.cmd = exec.Command("qemu-system-x86_64", args...)
@@ -293,16 +294,6 @@ func kvmUsable() bool {
 	}
 	f.Close()
 	return true
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Serial returns the serial console so far.

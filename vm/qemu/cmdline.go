@@ -132,6 +132,9 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 	if err := validate(s, host); err != nil {
 		return nil, err
 	}
+	if garch == "aarch64" && (boot == nil || boot.Kernel == "" || boot.Initrd == "") {
+		return nil, errors.New("an arm64 guest boots its image's kernel directly: no kernel and initramfs given")
+	}
 	accel := effectiveAccel(garch, host)
 
 	prog := host.QEMU
@@ -139,23 +142,36 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 		prog = "qemu-system-" + garch
 	}
 	args := []string{prog}
+	args = append(args, machineArgs(garch, accel)...)
+	args = append(args, cpuArgs(accel)...)
+	args = append(args, memoryArgs(s, host)...)
+	args = append(args, bootArgs(garch, s.ISO, boot)...)
+	args = append(args, diskAndNetArgs(s)...)
+	args = append(args, shareArgs(s, host)...)
+	args = append(args, processArgs(s, host)...)
+	return args, nil
+}
 
+// machineArgs picks the machine type: q35 for an x86 guest, virt for an arm64
+// one.
+func machineArgs(garch string, accel Accel) []string {
 	switch garch {
 	case "x86_64":
-		args = append(args, "-machine", machineX86)
+		return []string{"-machine", machineX86}
 	case "aarch64":
-		if boot == nil || boot.Kernel == "" || boot.Initrd == "" {
-			return nil, errors.New("an arm64 guest boots its image's kernel directly: no kernel and initramfs given")
-		}
 		machine := "virt"
 		if accel == KVM {
 			// The host's GIC: hosts with a GICv3 and no v2 emulation
 			// refuse virt's default GICv2 under KVM.
 			machine += ",gic-version=max"
 		}
-		args = append(args, "-machine", machine)
+		return []string{"-machine", machine}
 	}
+	return nil
+}
 
+// cpuArgs are the accelerator and the CPU model it offers.
+func cpuArgs(accel Accel) []string {
 	accelOpt := string(accel)
 	// TCG runs every vCPU on one host thread. Multi-threaded TCG booted
 	// faster, but about one boot in fifteen the guest kernel oopsed on an
@@ -166,7 +182,7 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 	if accel == TCG {
 		accelOpt += ",thread=single"
 	}
-	args = append(args, "-accel", accelOpt)
+	args := []string{"-accel", accelOpt}
 	switch accel {
 	case KVM, HVF:
 		args = append(args, "-cpu", "host")
@@ -174,11 +190,16 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 		args = append(args, "-cpu", "max")
 	}
 	// WHPX: QEMU's default CPU model; "host" is not available there.
+	return args
+}
 
-	args = append(args,
+// memoryArgs are the vCPUs and the guest RAM, shared with virtiofsd when a
+// share uses virtiofs.
+func memoryArgs(s vm.Spec, host Host) []string {
+	args := []string{
 		"-smp", strconv.Itoa(s.CPUs),
 		"-m", strconv.Itoa(s.MemoryMiB),
-	)
+	}
 	if host.GOOS != "windows" && slices.ContainsFunc(s.Shares, func(sh vm.Share) bool { return usesVirtiofs(sh, host) }) {
 		// virtiofsd reads and writes guest memory directly: it must be a
 		// shared mapping it can map too.
@@ -187,52 +208,74 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 			"-numa", "node,memdev=mem",
 		)
 	}
+	return args
+}
 
+// bootArgs boot an x86 guest from the ISO as a CD, and an arm64 guest from
+// boot's kernel with the ISO as a SCSI CD.
+func bootArgs(garch, iso string, boot *KernelBoot) []string {
 	switch garch {
 	case "x86_64":
 		// The ISO boots through ISOLINUX as a CD.
-		args = append(args, "-boot", "d", "-cdrom", s.ISO)
+		return []string{"-boot", "d", "-cdrom", iso}
 	case "aarch64":
 		// The virt machine has no IDE bus for -cdrom: the ISO is a SCSI CD,
 		// where stage 1 finds the root.
-		args = append(args,
+		return []string{
 			"-kernel", boot.Kernel,
 			"-initrd", boot.Initrd,
 			"-append", boot.Append,
-			"-drive", "file="+escapeOpt(s.ISO)+",if=none,id=cdrom0,media=cdrom,readonly=on",
+			"-drive", "file=" + escapeOpt(iso) + ",if=none,id=cdrom0,media=cdrom,readonly=on",
 			"-device", "virtio-scsi-pci,id=scsi0",
 			"-device", "scsi-cd,bus=scsi0.0,drive=cdrom0",
-		)
-	}
-
-	args = append(args,
-		"-drive", "file="+escapeOpt(s.Disk)+",if=virtio,format=raw,discard=unmap",
-		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=tcp:127.0.0.1:%d-:2376", s.SSHPort, s.DockerPort),
-		"-device", "virtio-net-pci,netdev=net0",
-	)
-
-	if host.GOOS != "windows" {
-		for i, sh := range s.Shares {
-			if usesVirtiofs(sh, host) {
-				args = append(args,
-					"-chardev", fmt.Sprintf("socket,id=vfs%d,path=%s", i, escapeOpt(virtiofsSocket(s.Dir, i))),
-					// A queue of 1024 lets the guest keep many requests in flight.
-					"-device", fmt.Sprintf("vhost-user-fs-pci,chardev=vfs%d,tag=%s,queue-size=1024", i, sh.Tag),
-				)
-				continue
-			}
-			opt := fmt.Sprintf("local,path=%s,mount_tag=%s,security_model=none,id=share%d", escapeOpt(sh.HostPath), sh.Tag, i)
-			if sh.ReadOnly {
-				opt += ",readonly=on"
-			}
-			args = append(args, "-virtfs", opt)
 		}
 	}
+	return nil
+}
 
+// diskAndNetArgs are the data disk and the user-mode network, with the SSH
+// and Docker ports forwarded from 127.0.0.1.
+func diskAndNetArgs(s vm.Spec) []string {
+	return []string{
+		"-drive", "file=" + escapeOpt(s.Disk) + ",if=virtio,format=raw,discard=unmap",
+		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=tcp:127.0.0.1:%d-:2376", s.SSHPort, s.DockerPort),
+		"-device", "virtio-net-pci,netdev=net0",
+	}
+}
+
+// shareArgs export each share over virtiofs or 9p; none on Windows, whose
+// QEMU has neither.
+func shareArgs(s vm.Spec, host Host) []string {
+	if host.GOOS == "windows" {
+		return nil
+	}
+	var args []string
+	for i, sh := range s.Shares {
+		if usesVirtiofs(sh, host) {
+			args = append(args,
+				"-chardev", fmt.Sprintf("socket,id=vfs%d,path=%s", i, escapeOpt(virtiofsSocket(s.Dir, i))),
+				// A queue of 1024 lets the guest keep many requests in flight.
+				"-device", fmt.Sprintf("vhost-user-fs-pci,chardev=vfs%d,tag=%s,queue-size=1024", i, sh.Tag),
+			)
+			continue
+		}
+		opt := fmt.Sprintf("local,path=%s,mount_tag=%s,security_model=none,id=share%d", escapeOpt(sh.HostPath), sh.Tag, i)
+		if sh.ReadOnly {
+			opt += ",readonly=on"
+		}
+		args = append(args, "-virtfs", opt)
+	}
+	return args
+}
+
+// processArgs set up the QEMU process itself: its QMP monitor, serial log,
+// pidfile and name, headless and (off Windows) daemonized.
+func processArgs(s vm.Spec, host Host) []string {
 	serial := s.SerialLog
 	if serial == "" {
 		serial = filepath.Join(s.Dir, "serial.log")
 	}
+	var args []string
 	if host.GOOS == "windows" {
 		args = append(args, "-qmp", fmt.Sprintf("tcp:127.0.0.1:%d,server=on,wait=off", host.QMPPort))
 	} else {
@@ -251,7 +294,7 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 		"-name", name+",process="+name,
 		"-rtc", "base=utc",
 	)
-	return args, nil
+	return args
 }
 
 // effectiveAccel is the accelerator a guest of QEMU arch garch gets on host.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/vm"
 )
 
@@ -445,10 +446,7 @@ func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	d := &Driver{Host: &Host{GOOS: "linux", GOARCH: "amd64"}}
-	iso := filepath.Join(dir, "good.iso")
-	b := make([]byte, 34*1024)
-	copy(b[32769:], "CD001")
-	os.WriteFile(iso, b, 0o644)
+	iso := testfakes.WriteISO(t, filepath.Join(dir, "good.iso"), "tender-v0.1.0")
 	notISO := filepath.Join(dir, "bad.iso")
 	os.WriteFile(notISO, []byte("hello"), 0o644)
 

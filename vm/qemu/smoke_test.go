@@ -13,19 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestRealQEMU boots the real qemu-system-x86_64 under TCG on an empty CD
 // (the firmware finds nothing to boot and waits), to check what fakes cannot:
@@ -44,7 +35,7 @@ func TestRealQEMU(t *testing.T) {
 	s := fakeSpec(t)
 	s.Name = "smoke"
 	s.CPUs, s.MemoryMiB = 1, 128
-	s.SSHPort, s.DockerPort = freePort(t), freePort(t)
+	s.SSHPort, s.DockerPort = testfakes.FreeTCPPort(t), testfakes.FreeTCPPort(t)
 	s.ISO = filepath.Join(s.Dir, "empty.iso")
 	if xorriso, err := exec.LookPath("xorriso"); err == nil {
 		empty := t.TempDir() // xorriso writes nothing for an empty tree
@@ -53,9 +44,7 @@ func TestRealQEMU(t *testing.T) {
 			t.Fatalf("xorriso: %v: %s", err, out)
 		}
 	} else {
-		b := make([]byte, 64*1024)
-		copy(b[32769:], "CD001")
-		os.WriteFile(s.ISO, b, 0o644)
+		testfakes.WriteISO(t, s.ISO, "EMPTY")
 	}
 	if err := os.WriteFile(s.Disk, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -111,7 +100,7 @@ func TestRealQEMU(t *testing.T) {
 	}
 
 	// Forwards, with QEMU's real HMP answers.
-	fwd := freePort(t)
+	fwd := testfakes.FreeTCPPort(t)
 	if err := d.Forward(ctx, s, "tcp", fwd, 80); err != nil {
 		t.Errorf("Forward: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 )
@@ -125,12 +126,7 @@ func newTestDriver(t *testing.T) (*Driver, *script, vm.Spec, *bool) {
 		PortOpen: func(int) bool { return *open },
 	}
 	dir := t.TempDir()
-	iso := filepath.Join(dir, "tender.iso")
-	img := make([]byte, 32774)
-	copy(img[32769:], "CD001")
-	if err := os.WriteFile(iso, img, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	iso := testfakes.WriteISO(t, filepath.Join(dir, "tender.iso"), "tender-v0.1.0")
 	s := vm.Spec{
 		Name: "default", Dir: dir, ISO: iso, Disk: filepath.Join(dir, "disk.vmdk"),
 		CPUs: 2, MemoryMiB: 2048, SerialLog: filepath.Join(dir, "serial.log"),
