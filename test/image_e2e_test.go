@@ -71,7 +71,7 @@ func TestImage(t *testing.T) {
 			t.Errorf("docker run printed %q", out)
 		}
 	})
-	t.Run("tender-agent restart-docker", func(t *testing.T) {
+	t.Run("agent restart-docker", func(t *testing.T) {
 		began := time.Now()
 		if out, err := vm.Run(provision.AgentCommandLine(api.RestartDocker())); err != nil {
 			t.Fatalf("%v: %s", err, out)
@@ -219,7 +219,7 @@ func TestImage(t *testing.T) {
 			t.Errorf("stopped container = %q, %v", out, err)
 		}
 	})
-	t.Run("tender-agent poweroff", func(t *testing.T) {
+	t.Run("agent poweroff", func(t *testing.T) {
 		if _, err := vm2.Run(provision.AgentCommandLine(api.Poweroff())); err != nil && !strings.Contains(err.Error(), "exit") {
 			t.Logf("ssh session ended with: %v", err)
 		}

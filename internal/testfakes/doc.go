@@ -3,7 +3,7 @@
 // machines never run, and free loopback ports.
 //
 // It is for tests only. Only _test.go files and the end-to-end harness under
-// test/ import it (TestOnlyTestsImportTestfakes checks), so none of it is
+// test/ import it (TestLayout in layout_test.go checks), so none of it is
 // built into tender or its guest agent. It imports nothing of tender's but
 // vm, so that the internal tests of any package, machine's included, can use
 // it without an import cycle.

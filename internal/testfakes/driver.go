@@ -9,7 +9,8 @@ import (
 // Driver is a vm.Driver whose machines never run: nothing is booted and
 // nothing is written. It records each call in Calls, as "create NAME",
 // "start ISO", "stop" and "delete"; Create returns CreateErr; State reports
-// Current for every machine, vm.Stopped while Current is empty. With
+// Current for every machine, vm.Stopped while Current is empty, or fails
+// with StateErr when that is set. With
 // Transitions set, Start leaves Current vm.Running and Stop leaves it
 // vm.Stopped; without, only the test changes Current.
 //
@@ -24,6 +25,7 @@ type Driver struct {
 	CreateErr   error
 	Current     vm.State
 	Transitions bool
+	StateErr    error // when set, State fails with it (a hypervisor that does not answer)
 }
 
 var _ vm.Driver = (*Driver)(nil)
@@ -57,6 +59,9 @@ func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
 }
 
 func (d *Driver) State(ctx context.Context, s vm.Spec) (vm.State, error) {
+	if d.StateErr != nil {
+		return "", d.StateErr
+	}
 	if d.Current == "" {
 		return vm.Stopped, nil
 	}

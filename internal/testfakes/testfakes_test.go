@@ -2,9 +2,6 @@ package testfakes_test
 
 import (
 	"context"
-	"go/parser"
-	"go/token"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -121,48 +118,4 @@ func TestFreePorts(t *testing.T) {
 		t.Fatalf("listening on the free UDP port: %v", err)
 	}
 	c.Close()
-}
-
-// Only tests and the end-to-end harness under test/ import testfakes, so
-// none of it is built into a tender binary.
-func TestOnlyTestsImportTestfakes(t *testing.T) {
-	const self = "github.com/tenderdev/tender/internal/testfakes"
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root: %v", err)
-	}
-	checked := 0
-	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if e.IsDir() {
-			if e.Name() == "testdata" || rel == "test" || rel == "internal/testfakes" || strings.HasPrefix(e.Name(), ".") && rel != "." {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
-		checked++
-		for _, imp := range f.Imports {
-			if p, _ := strconv.Unquote(imp.Path.Value); p == self {
-				t.Errorf("%s imports %s, which is for tests only", rel, self)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if checked < 50 {
-		t.Fatalf("checked only %d files under %s", checked, root)
-	}
 }

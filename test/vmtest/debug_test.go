@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // TestDebug is a tool, not a check: it boots the ISO, starts a published
@@ -36,8 +38,8 @@ func TestDebug(t *testing.T) {
 	err = vm.WaitExit(40 * time.Second)
 	t.Logf("exit after %s: %v", time.Since(p), err)
 	vm.Kill()
-	out2, _ := exec.Command("debugfs", "-R", "cat /var/lib/tender/log/agent.log", disk).CombinedOutput()
+	out2, _ := exec.Command("debugfs", "-R", "cat "+api.AgentLog, disk).CombinedOutput()
 	t.Logf("agent.log:\n%s", out2)
-	out3, _ := exec.Command("debugfs", "-R", "cat /var/lib/tender/log/dockerd.log", disk).CombinedOutput()
+	out3, _ := exec.Command("debugfs", "-R", "cat "+api.LogDir+"/dockerd.log", disk).CombinedOutput()
 	t.Logf("dockerd.log:\n%s", out3)
 }
