@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -151,5 +152,47 @@ func TestNoHandBuiltAgentCalls(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// TestREADMELayoutNamesEveryPackage keeps README's Layout table true: one
+// row for each package of the module, and none for a package that is gone.
+func TestREADMELayoutNamesEveryPackage(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README.md has no Layout section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := map[string]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		if f := strings.Split(line, "|"); len(f) > 3 && strings.HasPrefix(strings.TrimSpace(f[1]), "`") {
+			name := strings.Trim(strings.TrimSpace(f[1]), "`")
+			name, _, _ = strings.Cut(name, "`")
+			rows[name] = true
+		}
+	}
+	pkgs := map[string]bool{}
+	for _, f := range moduleFiles(t) {
+		if f.ast.Name.Name != "main" || f.dir != "." {
+			pkgs[f.dir] = true
+		}
+	}
+	pkgs["."] = true
+	for p := range pkgs {
+		if under(p, "testdata") {
+			continue
+		}
+		if !rows[p] {
+			t.Errorf("README.md's Layout section has no row for package %s", p)
+		}
+	}
+	for r := range rows {
+		if !pkgs[r] {
+			t.Errorf("README.md's Layout section names %s, which is not a package", r)
+		}
 	}
 }
