@@ -21,6 +21,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
 // The YAML keys, in the order they are documented and printed.
@@ -90,7 +92,7 @@ var (
 	Accels  = []string{"auto", "kvm", "hvf", "whpx", "tcg"}
 	// ShareTypes: auto is virtiofs where the qemu driver finds virtiofsd,
 	// 9p elsewhere; virtualbox shares are always vboxsf.
-	ShareTypes = []string{"auto", "9p", "virtiofs"}
+	ShareTypes = []string{"auto", api.Share9p, api.ShareVirtiofs}
 )
 
 // Share is a host directory mounted in the guest.

@@ -350,7 +350,7 @@ func shareType(d vm.Driver) string {
 	if st, ok := d.(vm.ShareTyper); ok {
 		return st.ShareType()
 	}
-	return "9p"
+	return api.Share9p
 }
 
 func shareTag(i int) string { return fmt.Sprintf("share%d", i) }

@@ -257,7 +257,7 @@ func Cmdline(opts Options, sshPort, dockerPort int, forwards map[int]int, serial
 	if kvm {
 		accel = "kvm"
 	}
-	netdev := fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=tcp:127.0.0.1:%d-:2376", sshPort, dockerPort)
+	netdev := fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d,hostfwd=tcp:127.0.0.1:%d-:%d", sshPort, api.SSHPort, dockerPort, api.DockerPort)
 	guestPorts := make([]int, 0, len(forwards))
 	for g := range forwards {
 		guestPorts = append(guestPorts, g)

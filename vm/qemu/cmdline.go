@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/vm"
 )
 
@@ -238,7 +239,7 @@ func bootArgs(garch, iso string, boot *KernelBoot) []string {
 func diskAndNetArgs(s vm.Spec) []string {
 	return []string{
 		"-drive", "file=" + escapeOpt(s.Disk) + ",if=virtio,format=raw,discard=unmap",
-		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=tcp:127.0.0.1:%d-:2376", s.SSHPort, s.DockerPort),
+		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d,hostfwd=tcp:127.0.0.1:%d-:%d", s.SSHPort, api.SSHPort, s.DockerPort, api.DockerPort),
 		"-device", "virtio-net-pci,netdev=net0",
 	}
 }

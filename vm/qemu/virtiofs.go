@@ -11,15 +11,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 )
 
 // Share types, the values of the config key share_type.
 const (
-	ShareAuto     = "auto"     // virtiofs where Virtiofs finds it usable, else 9p
-	Share9p       = "9p"       // -virtfs: QEMU serves the folder itself
-	ShareVirtiofs = "virtiofs" // vhost-user-fs-pci: one virtiofsd per share
+	ShareAuto     = "auto"            // virtiofs where Virtiofs finds it usable, else 9p
+	Share9p       = api.Share9p       // -virtfs: QEMU serves the folder itself
+	ShareVirtiofs = api.ShareVirtiofs // vhost-user-fs-pci: one virtiofsd per share
 )
 
 // Virtiofsd is a virtiofsd program found on the host.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/vm"
 )
 
@@ -26,8 +27,8 @@ const (
 
 // Guest ports the NAT rules forward to, and the rule names.
 const (
-	guestSSH    = 22
-	guestDocker = 2376
+	guestSSH    = api.SSHPort
+	guestDocker = api.DockerPort
 	ruleSSH     = "ssh"
 	ruleDocker  = "docker"
 )

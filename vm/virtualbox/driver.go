@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 )
@@ -424,7 +425,7 @@ func (d *Driver) control(ctx context.Context, s vm.Spec, action string) error {
 func forwardRule(proto string, hostPort int) string { return proto + "-" + strconv.Itoa(hostPort) }
 
 // ShareType implements vm.ShareTyper: shares are VirtualBox shared folders.
-func (d *Driver) ShareType() string { return "vboxsf" }
+func (d *Driver) ShareType() string { return api.ShareVboxsf }
 
 // Forward makes 127.0.0.1:hostPort reach guestPort while the VM runs
 // (controlvm natpf1).
