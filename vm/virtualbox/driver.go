@@ -340,16 +340,16 @@ func (d *Driver) Stop(ctx context.Context, s vm.Spec, force bool) error {
 	if err != nil {
 		return err
 	}
-	switch StateOf(info.VMState) {
-	case vm.Running, vm.Starting, vm.Paused:
+	switch st := StateOf(info.VMState); {
+	case st.Live():
 		if _, err := m.run(ctx, controlVMArgs(name, "poweroff")...); err != nil {
 			return err
 		}
-	case vm.Saved:
+	case st == vm.Saved:
 		if _, err := m.run(ctx, discardStateArgs(name)...); err != nil {
 			return err
 		}
-	case vm.Aborted:
+	case st == vm.Aborted:
 		if info.VMState != "aborted" { // stuck, gurumeditation: the VM process is still there
 			if _, err := m.run(ctx, controlVMArgs(name, "poweroff")...); err != nil {
 				return err
@@ -377,8 +377,7 @@ func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
 	if err != nil {
 		return err
 	}
-	switch StateOf(info.VMState) {
-	case vm.Running, vm.Starting, vm.Paused:
+	if StateOf(info.VMState).Live() {
 		if _, err := m.run(ctx, controlVMArgs(name, "poweroff")...); err != nil {
 			return err
 		}
