@@ -30,9 +30,14 @@ type CallRunner interface {
 
 var _ CallRunner = Exec{}
 
-// RunCall runs name with args like Run, with c's stdin and environment, and
-// returns stderr as well. Its errors read like Run's, naming the program by
-// its base name: `running VBoxManage startvm: exit status 1: <stderr>`.
+// RunCall runs name with args, with c's stdin and environment, and returns
+// its stdout and stderr; it is the one place Exec starts a program, Run
+// included. The run ends at e.Timeout (when set) or with ctx. A failure names
+// the program by its base name and its first argument, with stderr trimmed:
+// `running VBoxManage startvm: exit status 1: <stderr>`; one that timed out
+// adds why (`signal: killed (context deadline exceeded)`). A program that is
+// not on PATH gives `NAME is not installed: <InstallHint[NAME]>`, NAME being
+// the base name without ".exe".
 func (e Exec) RunCall(ctx context.Context, c Call, name string, args ...string) (string, string, error) {
 	if e.Timeout > 0 {
 		var cancel context.CancelFunc
