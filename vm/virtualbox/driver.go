@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 )
@@ -118,7 +119,7 @@ func (d *Driver) Preflight(ctx context.Context, s vm.Spec) error {
 	if err := CheckVersion(v); err != nil {
 		return err
 	}
-	if err := checkISO(s.ISO); err != nil {
+	if err := iso.Check(s.ISO); err != nil {
 		return err
 	}
 	if d.HostOnly != "" {
@@ -138,23 +139,6 @@ func (d *Driver) Preflight(ctx context.Context, s vm.Spec) error {
 		if v.Name == VMName(s.Name) {
 			return fmt.Errorf("VirtualBox already has a VM named %q {%s}, which this machine would use; if it is left from an earlier tender machine, remove it with `VBoxManage unregistervm %s --delete`, then run init again", v.Name, v.UUID, v.Name)
 		}
-	}
-	return nil
-}
-
-// checkISO reports a missing file, or one without the ISO 9660 signature.
-func checkISO(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("ISO %q does not exist", path)
-		}
-		return fmt.Errorf("opening ISO: %w", err)
-	}
-	defer f.Close()
-	magic := make([]byte, 5)
-	if _, err := f.ReadAt(magic, 32769); err != nil || string(magic) != "CD001" {
-		return fmt.Errorf("%q is not an ISO image", path)
 	}
 	return nil
 }
