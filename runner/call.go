@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/tenderdev/tender/shellquote"
 )
 
 // Call is what a run needs beyond its argv: standard input, and environment
@@ -45,7 +47,7 @@ func (e Exec) RunCall(ctx context.Context, c Call, name string, args ...string) 
 		defer cancel()
 	}
 	if e.Verbose != nil {
-		fmt.Fprintf(e.Verbose, "+ %s\n", Quote(append([]string{name}, args...)))
+		fmt.Fprintf(e.Verbose, "+ %s\n", shellquote.Join(append([]string{name}, args...)))
 	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	if e.Env != nil || len(c.Unset) > 0 {

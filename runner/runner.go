@@ -5,7 +5,6 @@ package runner
 import (
 	"context"
 	"io"
-	"strings"
 	"time"
 )
 
@@ -29,20 +28,4 @@ type Exec struct {
 func (e Exec) Run(ctx context.Context, name string, args ...string) (string, error) {
 	stdout, _, err := e.RunCall(ctx, Call{}, name, args...)
 	return stdout, err
-}
-
-// Quote renders argv the way a POSIX shell would need it, for logs.
-func Quote(argv []string) string {
-	out := make([]string, len(argv))
-	for i, a := range argv {
-		if a != "" && strings.IndexFunc(a, func(r rune) bool {
-			return !(r == '-' || r == '_' || r == '.' || r == '/' || r == ':' || r == '=' || r == ',' ||
-				r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-		}) < 0 {
-			out[i] = a
-			continue
-		}
-		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	return strings.Join(out, " ")
 }

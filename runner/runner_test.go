@@ -3,7 +3,6 @@ package runner
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
 )
@@ -30,12 +29,6 @@ func TestExecVerboseEchoes(t *testing.T) {
 	}
 	if want := `+ echo 'a b' 'it'\''s'` + "\n"; log.String() != want {
 		t.Fatalf("log = %q, want %q", log.String(), want)
-	}
-}
-
-func TestQuote(t *testing.T) {
-	if got := Quote([]string{"qemu", "-m", "2048", "", "a$b"}); !strings.HasSuffix(got, `'' 'a$b'`) {
-		t.Fatalf("Quote = %q", got)
 	}
 }
 
