@@ -7,15 +7,16 @@ import (
 
 	"github.com/tenderdev/tender/dockercontext"
 	"github.com/tenderdev/tender/machine"
+	"github.com/tenderdev/tender/vm"
 )
 
 // dockerContextName is the docker context of a machine: "tender" for the
-// default machine, "tender-NAME" for the others.
+// default machine, vm.Name ("tender-NAME", case kept) for the others.
 func dockerContextName(name string) string {
 	if name == machine.DefaultName {
 		return "tender"
 	}
-	return "tender-" + name
+	return vm.Name(name)
 }
 
 // updateDockerContext writes the machine's docker context (its endpoint and

@@ -246,7 +246,9 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 	if host.GOOS != "windows" {
 		args = append(args, "-daemonize")
 	}
-	name := processName(s.Name)
+	// State finds our QEMU by this -name in its argv (see markers), telling
+	// it from a process that reused its pid.
+	name := vm.Name(s.Name)
 	args = append(args,
 		"-name", name+",process="+name,
 		"-rtc", "base=utc",
@@ -262,10 +264,6 @@ func effectiveAccel(garch string, host Host) Accel {
 	}
 	return host.Accel
 }
-
-// processName is the -name of the machine's QEMU; State looks for it in the
-// process's argv to tell our QEMU from a process that reused its pid.
-func processName(machine string) string { return "tender-" + machine }
 
 // validate collects every problem with s that would make QEMU fail.
 func validate(s vm.Spec, host Host) error {

@@ -212,7 +212,7 @@ func (d *Driver) State(ctx context.Context, s vm.Spec) (vm.State, error) {
 
 // markers are argv elements only this machine's QEMU has.
 func markers(s vm.Spec) []string {
-	name := processName(s.Name)
+	name := vm.Name(s.Name)
 	return []string{name + "," + "process=" + name, filepath.Join(s.Dir, PidFile)}
 }
 
