@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tenderdev/tender/vm"
 )
 
 // FileName is the amd64 image's name in the cache and in releases; other
@@ -21,11 +23,11 @@ const FileName = "tender.iso"
 // amd64 (and "", the default), tender-ARCH.iso for the others
 // (tender-arm64.iso).
 func FileNameFor(arch string) string {
-	switch arch {
-	case "", "amd64", "x86_64":
+	if arch == "" {
 		return FileName
-	case "aarch64":
-		arch = "arm64"
+	}
+	if arch, _ = vm.CanonicalArch(arch); arch == "amd64" {
+		return FileName
 	}
 	return "tender-" + arch + ".iso"
 }

@@ -87,10 +87,10 @@ const machineX86 = "q35"
 
 // guestArch maps a Spec.Arch (or GOARCH) to QEMU's name for it.
 func guestArch(arch string) (string, error) {
-	switch arch {
-	case "amd64", "x86_64":
+	switch canonical, _ := vm.CanonicalArch(arch); canonical {
+	case "amd64":
 		return "x86_64", nil
-	case "arm64", "aarch64":
+	case "arm64":
 		return "aarch64", nil
 	}
 	return "", fmt.Errorf("unknown architecture %q (tender supports amd64 and arm64)", arch)
