@@ -317,3 +317,19 @@ func TestAdviceNamesTheMachineAsAnArgument(t *testing.T) {
 		t.Fatalf("shellinit dev on a missing machine: %v, want advice `tender init dev`", err)
 	}
 }
+
+func TestShellJoin(t *testing.T) {
+	for _, tt := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"ls | wc -l"}, "ls | wc -l"},
+		{[]string{"ls", "-l"}, `'ls' '-l'`},
+		{[]string{"time", "echo", "it's"}, `'time' 'echo' 'it'\''s'`},
+		{[]string{"FOO=1", "env"}, `'FOO=1' 'env'`},
+	} {
+		if got := shellJoin(tt.argv); got != tt.want {
+			t.Errorf("shellJoin(%q) = %s, want %s", tt.argv, got, tt.want)
+		}
+	}
+}

@@ -9,14 +9,9 @@ import (
 	"github.com/tenderdev/tender/machine"
 )
 
-// dockerContextName is the docker context of a machine: "tender" for the
-// default machine, "tender-NAME" for the others.
-func dockerContextName(name string) string {
-	if name == machine.DefaultName {
-		return "tender"
-	}
-	return "tender-" + name
-}
+// dockerContextName is the docker context of a machine
+// (machine.DockerContextName).
+func dockerContextName(name string) string { return machine.DockerContextName(name) }
 
 // updateDockerContext writes the machine's docker context (its endpoint and
 // client certificates) and with activate makes it docker's current context.

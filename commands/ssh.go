@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/machine"
+	"github.com/tenderdev/tender/shellquote"
 )
 
 func sshCommand(env *Env) *cli.Command {
@@ -98,14 +99,16 @@ func sshArgs(c *cli.Context, env *Env) (name string, cmd []string, err error) {
 	return name, args, config.ValidateName(name)
 }
 
-// shellJoin quotes argv for the guest's POSIX shell.
+// shellJoin quotes argv for the guest's POSIX shell, every word, so that none
+// is read as an assignment or a reserved word (`tender ssh -- time ls` runs
+// the time program).
 func shellJoin(argv []string) string {
 	if len(argv) == 1 {
 		return argv[0] // one argument is a command line already: `tender ssh -- 'ls | wc -l'`
 	}
 	q := make([]string, len(argv))
 	for i, a := range argv {
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		q[i] = shellquote.Quote(a)
 	}
 	return strings.Join(q, " ")
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/tenderdev/tender/vm"
 )
 
 // Resolve combines sources given highest precedence first (flags, env,
@@ -168,12 +170,7 @@ func FillDefaults(l Layer, h Host) Settings {
 			s.Shares[i].Guest = GuestPath(s.Shares[i].Host)
 		}
 	}
-	switch s.Arch {
-	case "x86_64":
-		s.Arch = "amd64"
-	case "aarch64":
-		s.Arch = "arm64"
-	}
+	s.Arch, _ = vm.CanonicalArch(s.Arch) // an unknown one is left for Validate
 	if l.ISOURL == nil && s.Arch == "arm64" {
 		s.ISOURL = DefaultISOURLArm64
 	}

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tenderdev/tender/vm"
 )
 
 // FileName is the amd64 image's name in the cache and in releases; other
@@ -20,11 +23,11 @@ const FileName = "tender.iso"
 // amd64 (and "", the default), tender-ARCH.iso for the others
 // (tender-arm64.iso).
 func FileNameFor(arch string) string {
-	switch arch {
-	case "", "amd64", "x86_64":
+	if arch == "" {
 		return FileName
-	case "aarch64":
-		arch = "arm64"
+	}
+	if arch, _ = vm.CanonicalArch(arch); arch == "amd64" {
+		return FileName
 	}
 	return "tender-" + arch + ".iso"
 }
@@ -74,6 +77,27 @@ func Open(path string) (Image, error) {
 		return Image{}, err
 	}
 	return Image{Path: abs, VolumeID: id}, nil
+}
+
+// Check reports a missing file, or one without the ISO 9660 signature
+// ("CD001" at byte 32769, the primary volume descriptor's standard
+// identifier). It is the hypervisor drivers' check before they attach path:
+// lighter than Open (no volume ID, no advice, which the machine's own
+// checks give), so any image a hypervisor can boot passes.
+func Check(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("ISO %q does not exist", path)
+		}
+		return fmt.Errorf("opening ISO: %w", err)
+	}
+	defer f.Close()
+	magic := make([]byte, 5)
+	if _, err := f.ReadAt(magic, pvdOffset+1); err != nil || string(magic) != "CD001" {
+		return fmt.Errorf("%q is not an ISO image", path)
+	}
+	return nil
 }
 
 func readVolumeID(r io.ReaderAt) (string, error) {

@@ -1,6 +1,7 @@
 package iso
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,5 +72,33 @@ func TestFindPicksTheArchImage(t *testing.T) {
 	im, err := Find("", cache, "arm64")
 	if err != nil || filepath.Base(im.Path) != "tender-arm64.iso" {
 		t.Fatalf("Find(arm64) = %+v, %v", im, err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// The drivers' check wants only the signature, so a short image that a
+	// test (or an odd builder) makes still passes.
+	short := make([]byte, 32774)
+	copy(short[32769:], "CD001")
+	for _, tc := range []struct{ path, want string }{
+		{testfakes.TempISO(t, "tender-v1.2.3"), ""},
+		{write("short.iso", short), ""},
+		{write("hello.iso", []byte("hello")), `"` + filepath.Join(dir, "hello.iso") + `" is not an ISO image`},
+		{write("zeros.iso", make([]byte, 40000)), `"` + filepath.Join(dir, "zeros.iso") + `" is not an ISO image`},
+		{dir, `"` + dir + `" is not an ISO image`},
+		{filepath.Join(dir, "missing.iso"), `ISO "` + filepath.Join(dir, "missing.iso") + `" does not exist`},
+	} {
+		err := Check(tc.path)
+		if got := fmt.Sprint(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) {
+			t.Errorf("Check(%s) = %v, want %q", filepath.Base(tc.path), err, tc.want)
+		}
 	}
 }

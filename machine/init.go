@@ -355,8 +355,13 @@ func shareType(d vm.Driver) string {
 
 func shareTag(i int) string { return fmt.Sprintf("share%d", i) }
 
-// hostAlias is the machine's name as a host: the guest's hostname, the SSH
-// host alias and the docker context's name.
+// hostAlias is the machine's name as a host: the guest's hostname, the
+// server certificate's DNS name, and the Host and HostKeyAlias of ssh_config
+// and known_hosts. Unlike vm.Name, an identifier compared exactly, it is
+// lower-cased: host names compare without case (DNS, certificate checks,
+// known_hosts), and OpenSSH lower-cases HostName and HostKeyAlias, so the
+// one spelling all these uses agree on is the lower-case one. The guest and
+// its certificate have carried it since init, so it cannot change either.
 func hostAlias(name string) string {
-	return "tender-" + strings.ToLower(name)
+	return strings.ToLower(vm.Name(name))
 }

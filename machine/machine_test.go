@@ -130,3 +130,15 @@ func TestChoosePortKeepsStoredPortUnlessTaken(t *testing.T) {
 		t.Fatalf("pinned taken port: error %v should name --dockerport", err)
 	}
 }
+
+func TestHostAlias(t *testing.T) {
+	for name, want := range map[string]string{
+		"default": "tender-default",
+		"dev-2":   "tender-dev-2",
+		"Dev":     "tender-dev", // a host name: lower case, unlike vm.Name
+	} {
+		if got := hostAlias(name); got != want {
+			t.Errorf("hostAlias(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -183,3 +183,12 @@ func (s *Store) explainDriver(settings config.Settings) string {
 	}
 	return s.ExplainDriver(settings)
 }
+
+// DockerContextName is the docker context of a machine: "tender" for the
+// default machine, vm.Name ("tender-NAME", case kept) for the others.
+func DockerContextName(name string) string {
+	if name == DefaultName {
+		return "tender"
+	}
+	return vm.Name(name)
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/shellquote"
 )
 
 // GuestTLSDir is where dockerd in the guest finds its certificates.
@@ -81,7 +82,7 @@ func installServerCerts(ctx context.Context, c *Client, dir string, ca, cert, ke
 		// The key must not linger in /tmp, even when ctx has ended.
 		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		_, _ = c.Run(cleanup, "rm -rf "+shellQuote(tmp), nil, nil, nil)
+		_, _ = c.Run(cleanup, "rm -rf "+shellquote.Quote(tmp), nil, nil, nil)
 	}()
 
 	files := []RemoteFile{
@@ -92,10 +93,10 @@ func installServerCerts(ctx context.Context, c *Client, dir string, ca, cert, ke
 	if err := c.Upload(ctx, tmp, files); err != nil {
 		return fmt.Errorf("installing server certs: %w", err)
 	}
-	script := []string{"sudo mkdir -p -m 0755 " + shellQuote(dir)}
+	script := []string{"sudo mkdir -p -m 0755 " + shellquote.Quote(dir)}
 	for _, f := range files {
 		script = append(script, fmt.Sprintf("sudo install -m %04o %s %s",
-			f.Mode.Perm(), shellQuote(path.Join(tmp, f.Name)), shellQuote(path.Join(dir, f.Name))))
+			f.Mode.Perm(), shellquote.Quote(path.Join(tmp, f.Name)), shellquote.Quote(path.Join(dir, f.Name))))
 	}
 	if _, err := c.Output(ctx, strings.Join(script, " && ")); err != nil {
 		return fmt.Errorf("installing server certs: %w", err)
@@ -104,9 +105,4 @@ func installServerCerts(ctx context.Context, c *Client, dir string, ca, cert, ke
 		return fmt.Errorf("restarting docker after installing server certs: %w", err)
 	}
 	return nil
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -32,7 +32,7 @@ func TestPlainOpenSSHUsesTheFiles(t *testing.T) {
 	if err := os.WriteFile(identity, s.UserKey, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	alias := HostAlias("test")
+	alias := "tender-test"
 	knownHosts := filepath.Join(dir, "known_hosts")
 	if err := WriteKnownHosts(knownHosts, alias, s.HostKey); err != nil {
 		t.Fatal(err)

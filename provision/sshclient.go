@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/api"
-	"github.com/tenderdev/tender/runner"
+	"github.com/tenderdev/tender/shellquote"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -184,7 +184,7 @@ func (c *Client) Agent(ctx context.Context, call api.Call) ([]byte, error) {
 }
 
 // AgentCommandLine is call as a command line for the guest's shell.
-func AgentCommandLine(call api.Call) string { return runner.Quote(call.Argv()) }
+func AgentCommandLine(call api.Call) string { return shellquote.Join(call.Argv()) }
 
 // waitSession waits for a started session and turns its end into an exit
 // code. When ctx ends first it closes the session.

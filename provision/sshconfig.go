@@ -14,13 +14,9 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// HostAlias is the name plain OpenSSH knows machine name by, in ssh_config
-// and known_hosts. The pinned host key is filed under it rather than under
-// 127.0.0.1:PORT because the port can change between boots.
-func HostAlias(name string) string { return "tender-" + name }
-
 // WriteKnownHosts writes a known_hosts file (0600) pinning hostKey for alias:
-// one line, `alias ssh-ed25519 AAAA…`.
+// one line, `alias ssh-ed25519 AAAA…`. The key is filed under the alias
+// rather than under 127.0.0.1:PORT because the port can change between boots.
 func WriteKnownHosts(path, alias string, hostKey ssh.PublicKey) error {
 	if alias == "" || hostKey == nil {
 		return errors.New("known_hosts needs a host alias and a host key")
@@ -55,7 +51,7 @@ func ReadKnownHosts(path, alias string) (ssh.PublicKey, error) {
 // SSHConfig is what ssh_config needs so that `ssh -F ssh_config tender-NAME`
 // reaches the guest with the right key and the pinned host key.
 type SSHConfig struct {
-	Alias          string // Host and HostKeyAlias, see HostAlias
+	Alias          string // Host and HostKeyAlias: the machine's name as a host, "tender-dev"
 	Port           int    // the forwarded SSH port on 127.0.0.1
 	User           string // GuestUser when empty
 	IdentityFile   string // the private key

@@ -37,13 +37,13 @@ func TestRenderSSHConfig(t *testing.T) {
 		config SSHConfig
 	}{
 		{"ssh_config.golden", SSHConfig{
-			Alias:          HostAlias("default"),
+			Alias:          "tender-default",
 			Port:           2222,
 			IdentityFile:   "/home/me/.tender/machines/default/id_ed25519",
 			KnownHostsFile: "/home/me/.tender/machines/default/known_hosts",
 		}},
 		{"ssh_config_awkward_path.golden", SSHConfig{
-			Alias:          HostAlias("dev"),
+			Alias:          "tender-dev",
 			Port:           50022,
 			User:           "docker",
 			IdentityFile:   `/Users/Jane Doe/it's 100%/"quoted"/id_ed25519`,

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/tenderdev/tender/shellquote"
 )
 
 // Call is what a run needs beyond its argv: standard input, and environment
@@ -30,9 +32,14 @@ type CallRunner interface {
 
 var _ CallRunner = Exec{}
 
-// RunCall runs name with args like Run, with c's stdin and environment, and
-// returns stderr as well. Its errors read like Run's, naming the program by
-// its base name: `running VBoxManage startvm: exit status 1: <stderr>`.
+// RunCall runs name with args, with c's stdin and environment, and returns
+// its stdout and stderr; it is the one place Exec starts a program, Run
+// included. The run ends at e.Timeout (when set) or with ctx. A failure names
+// the program by its base name and its first argument, with stderr trimmed:
+// `running VBoxManage startvm: exit status 1: <stderr>`; one that timed out
+// adds why (`signal: killed (context deadline exceeded)`). A program that is
+// not on PATH gives `NAME is not installed: <InstallHint[NAME]>`, NAME being
+// the base name without ".exe".
 func (e Exec) RunCall(ctx context.Context, c Call, name string, args ...string) (string, string, error) {
 	if e.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -40,7 +47,7 @@ func (e Exec) RunCall(ctx context.Context, c Call, name string, args ...string) 
 		defer cancel()
 	}
 	if e.Verbose != nil {
-		fmt.Fprintf(e.Verbose, "+ %s\n", Quote(append([]string{name}, args...)))
+		fmt.Fprintf(e.Verbose, "+ %s\n", shellquote.Join(append([]string{name}, args...)))
 	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	if e.Env != nil || len(c.Unset) > 0 {

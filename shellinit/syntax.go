@@ -3,6 +3,8 @@ package shellinit
 import (
 	"errors"
 	"strings"
+
+	"github.com/tenderdev/tender/shellquote"
 )
 
 // syntax is how one shell sets and unsets a variable, comments, and evaluates
@@ -15,7 +17,7 @@ type syntax struct {
 }
 
 var posix = syntax{
-	set:     func(n, v string) (string, error) { return "export " + n + "=" + quotePOSIX(v), nil },
+	set:     func(n, v string) (string, error) { return "export " + n + "=" + shellquote.Quote(v), nil },
 	unset:   func(n string) string { return "unset " + n },
 	comment: "# ",
 	hint:    func(c string) string { return `eval "$(` + c + `)"` },
@@ -78,13 +80,6 @@ var emacs = syntax{
 	hint: func(c string) string {
 		return "(with-temp-buffer (shell-command " + quoteElisp(c) + " (current-buffer)) (eval-buffer))"
 	},
-}
-
-// quotePOSIX single-quotes s: inside '…' every byte is literal, and a single
-// quote is written as '\” (close, escaped quote, reopen). Newlines survive
-// eval "$(…)".
-func quotePOSIX(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // quoteFish single-quotes s for fish, where \\ and \' are the only escapes

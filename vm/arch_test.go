@@ -17,3 +17,24 @@ func TestForeignArchWarning(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalArch(t *testing.T) {
+	for _, tt := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"amd64", "amd64", true},
+		{"x86_64", "amd64", true},
+		{"arm64", "arm64", true},
+		{"aarch64", "arm64", true},
+		{"", "", false},
+		{"riscv64", "riscv64", false},
+		{"X86_64", "X86_64", false}, // GOARCH and uname -m are lower case; so is the check
+		{"i386", "i386", false},
+	} {
+		got, ok := CanonicalArch(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("CanonicalArch(%q) = %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tenderdev/tender/shellquote"
 )
 
 // vmProcessEnv, when set to a VM's UUID, makes the program the VM process
@@ -151,12 +153,10 @@ func qemuArgv(v *VM, qemu, qmp, accel, incoming string, flatExtent func(string) 
 	}
 	args = append(args, "-qmp", "unix:"+escapeOpt(qmp)+",server=on,wait=off")
 	if incoming != "" {
-		args = append(args, "-incoming", "exec:cat "+shellQuote(incoming))
+		args = append(args, "-incoming", "exec:cat "+shellquote.Quote(incoming))
 	}
 	return args, nil
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // startvm VM [--type headless]
 func startVM(c *cmd) error {
@@ -400,7 +400,7 @@ func saveState(c *cmd, v *VM) error {
 	if _, err := qmpRun(qmp, "stop", nil); err != nil {
 		return failf("%v", err)
 	}
-	if _, err := qmpRun(qmp, "migrate", map[string]any{"uri": "exec:cat > " + shellQuote(file)}); err != nil {
+	if _, err := qmpRun(qmp, "migrate", map[string]any{"uri": "exec:cat > " + shellquote.Quote(file)}); err != nil {
 		qmpRun(qmp, "cont", nil)
 		return failf("Failed to save the machine state: %v", err)
 	}

@@ -88,10 +88,10 @@ const machineX86 = "q35"
 
 // guestArch maps a Spec.Arch (or GOARCH) to QEMU's name for it.
 func guestArch(arch string) (string, error) {
-	switch arch {
-	case "amd64", "x86_64":
+	switch canonical, _ := vm.CanonicalArch(arch); canonical {
+	case "amd64":
 		return "x86_64", nil
-	case "arm64", "aarch64":
+	case "arm64":
 		return "aarch64", nil
 	}
 	return "", fmt.Errorf("unknown architecture %q (tender supports amd64 and arm64)", arch)
@@ -290,7 +290,9 @@ func processArgs(s vm.Spec, host Host) []string {
 	if host.GOOS != "windows" {
 		args = append(args, "-daemonize")
 	}
-	name := processName(s.Name)
+	// State finds our QEMU by this -name in its argv (see markers), telling
+	// it from a process that reused its pid.
+	name := vm.Name(s.Name)
 	args = append(args,
 		"-name", name+",process="+name,
 		"-rtc", "base=utc",
@@ -306,10 +308,6 @@ func effectiveAccel(garch string, host Host) Accel {
 	}
 	return host.Accel
 }
-
-// processName is the -name of the machine's QEMU; State looks for it in the
-// process's argv to tell our QEMU from a process that reused its pid.
-func processName(machine string) string { return "tender-" + machine }
 
 // validate collects every problem with s that would make QEMU fail.
 func validate(s vm.Spec, host Host) error {

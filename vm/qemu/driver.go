@@ -107,25 +107,7 @@ func (d *Driver) Create(ctx context.Context, s vm.Spec) error {
 	if _, err := d.host(s); err != nil {
 		return err
 	}
-	return CheckISO(s.ISO)
-}
-
-// CheckISO reports a missing file, or one without the ISO 9660 signature
-// ("CD001" at byte 32769).
-func CheckISO(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("ISO %q does not exist", path)
-		}
-		return fmt.Errorf("opening ISO: %w", err)
-	}
-	defer f.Close()
-	magic := make([]byte, 5)
-	if _, err := f.ReadAt(magic, 32769); err != nil || string(magic) != "CD001" {
-		return fmt.Errorf("%q is not an ISO image", path)
-	}
-	return nil
+	return iso.Check(s.ISO)
 }
 
 // PortInUseError is Start's error when QEMU cannot forward a host port
@@ -229,7 +211,7 @@ func (d *Driver) State(ctx context.Context, s vm.Spec) (vm.State, error) {
 
 // markers are argv elements only this machine's QEMU has.
 func markers(s vm.Spec) []string {
-	name := processName(s.Name)
+	name := vm.Name(s.Name)
 	return []string{name + "," + "process=" + name, filepath.Join(s.Dir, PidFile)}
 }
 

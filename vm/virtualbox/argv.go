@@ -13,9 +13,6 @@ import (
 // test. The option spellings are the ones VirtualBox 6.1 documents; 7.x
 // still accepts them.
 
-// VMName is the VirtualBox name of machine: "tender-NAME".
-func VMName(machine string) string { return "tender-" + machine }
-
 // Controller is the name of the SATA controller tender adds.
 const Controller = "SATA"
 
@@ -47,7 +44,7 @@ func createVMArgs(dir, name string) []string {
 // virtio, the serial port into the serial log, and the port rules when the
 // ports are already known.
 func modifyVMArgs(s vm.Spec) []string {
-	args := []string{"modifyvm", VMName(s.Name),
+	args := []string{"modifyvm", vm.Name(s.Name),
 		"--ostype", "Linux26_64",
 		"--memory", strconv.Itoa(s.MemoryMiB),
 		"--cpus", strconv.Itoa(s.CPUs),

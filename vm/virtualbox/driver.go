@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 )
@@ -83,13 +84,13 @@ func notFound(s vm.Spec, err error) error {
 		arg = " " + s.Name
 	}
 	return fmt.Errorf("VirtualBox has no VM %q for machine %q (was it deleted in VirtualBox?): run `tender delete%s` to clean up, then `tender init%s`: %w",
-		VMName(s.Name), s.Name, arg, arg, err)
+		vm.Name(s.Name), s.Name, arg, arg, err)
 }
 
 // info runs showvminfo; a VM that is not registered is an error matching
 // vm.ErrNotFound with the delete/init hint.
 func (d *Driver) info(ctx context.Context, m *manage, s vm.Spec) (VMInfo, error) {
-	out, err := m.run(ctx, showVMInfoArgs(VMName(s.Name))...)
+	out, err := m.run(ctx, showVMInfoArgs(vm.Name(s.Name))...)
 	if err != nil {
 		if errors.Is(err, vm.ErrNotFound) {
 			return VMInfo{}, notFound(s, err)
@@ -119,7 +120,7 @@ func (d *Driver) Preflight(ctx context.Context, s vm.Spec) error {
 	if err := CheckVersion(v); err != nil {
 		return err
 	}
-	if err := checkISO(s.ISO); err != nil {
+	if err := iso.Check(s.ISO); err != nil {
 		return err
 	}
 	if d.HostOnly != "" {
@@ -136,26 +137,9 @@ func (d *Driver) Preflight(ctx context.Context, s vm.Spec) error {
 		return err
 	}
 	for _, v := range vms {
-		if v.Name == VMName(s.Name) {
+		if v.Name == vm.Name(s.Name) {
 			return fmt.Errorf("VirtualBox already has a VM named %q {%s}, which this machine would use; if it is left from an earlier tender machine, remove it with `VBoxManage unregistervm %s --delete`, then run init again", v.Name, v.UUID, v.Name)
 		}
-	}
-	return nil
-}
-
-// checkISO reports a missing file, or one without the ISO 9660 signature.
-func checkISO(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("ISO %q does not exist", path)
-		}
-		return fmt.Errorf("opening ISO: %w", err)
-	}
-	defer f.Close()
-	magic := make([]byte, 5)
-	if _, err := f.ReadAt(magic, 32769); err != nil || string(magic) != "CD001" {
-		return fmt.Errorf("%q is not an ISO image", path)
 	}
 	return nil
 }
@@ -192,7 +176,7 @@ func (d *Driver) Create(ctx context.Context, s vm.Spec) error {
 	if err != nil {
 		return err
 	}
-	name := VMName(s.Name)
+	name := vm.Name(s.Name)
 	if _, err := d.info(ctx, m, s); err == nil {
 		return nil
 	} else if !errors.Is(err, vm.ErrNotFound) {
@@ -255,7 +239,7 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 	if err != nil {
 		return err
 	}
-	name := VMName(s.Name)
+	name := vm.Name(s.Name)
 	ops := ruleChanges(info.Forwarding, wantedRules(s))
 	switch StateOf(info.VMState) {
 	case vm.Running, vm.Starting:
@@ -324,7 +308,7 @@ func (d *Driver) Stop(ctx context.Context, s vm.Spec, force bool) error {
 	if err != nil {
 		return err
 	}
-	name := VMName(s.Name)
+	name := vm.Name(s.Name)
 	if !force {
 		if _, err := m.run(ctx, controlVMArgs(name, "acpipowerbutton")...); err != nil {
 			var verr *Error
@@ -368,7 +352,7 @@ func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
 	if err != nil {
 		return err
 	}
-	name := VMName(s.Name)
+	name := vm.Name(s.Name)
 	info, err := d.info(ctx, m, s)
 	if errors.Is(err, vm.ErrNotFound) {
 		os.Remove(filepath.Join(s.Dir, StateFile))
@@ -410,7 +394,7 @@ func (d *Driver) control(ctx context.Context, s vm.Spec, action string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.run(ctx, controlVMArgs(VMName(s.Name), action)...); err != nil {
+	if _, err := m.run(ctx, controlVMArgs(vm.Name(s.Name), action)...); err != nil {
 		var verr *Error
 		if errors.As(err, &verr) && notRunning(verr.Stderr) {
 			return fmt.Errorf("machine %q: %w", s.Name, vm.ErrNotRunning)
@@ -437,7 +421,7 @@ func (d *Driver) Forward(ctx context.Context, s vm.Spec, proto string, hostPort,
 	if err != nil {
 		return err
 	}
-	_, err = m.run(ctx, controlNATArgs(VMName(s.Name), []string{r.String()})...)
+	_, err = m.run(ctx, controlNATArgs(vm.Name(s.Name), []string{r.String()})...)
 	return err
 }
 
@@ -451,7 +435,7 @@ func (d *Driver) Unforward(ctx context.Context, s vm.Spec, proto string, hostPor
 	if err != nil {
 		return err
 	}
-	_, err = m.run(ctx, controlNATArgs(VMName(s.Name), []string{"delete", forwardRule(proto, hostPort)})...)
+	_, err = m.run(ctx, controlNATArgs(vm.Name(s.Name), []string{"delete", forwardRule(proto, hostPort)})...)
 	var verr *Error
 	if errors.As(err, &verr) && strings.Contains(verr.Stderr, "does not exist") {
 		return nil

@@ -73,7 +73,7 @@ func updateRecord(s vm.Spec, st vm.State, stopping bool) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		r = record{} // a damaged record is rewritten
 	}
-	r.VM, r.State, r.Stopping = VMName(s.Name), st, stopping
+	r.VM, r.State, r.Stopping = vm.Name(s.Name), st, stopping
 	return writeRecord(s.Dir, r)
 }
 
