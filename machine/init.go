@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/tenderdev/tender/agent/userdata"
+	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/provision"
@@ -150,7 +151,7 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, MachineFile), data, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, MachineFile), data, 0o600); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -208,10 +209,10 @@ func (s *Store) loadOrCreateCA() (*provision.CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(keyPath, ca.KeyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, ca.KeyPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(certPath, ca.CertPEM, 0o644); err != nil {
+	if err := atomicfile.Write(certPath, ca.CertPEM, 0o644); err != nil {
 		return nil, err
 	}
 	return ca, nil
@@ -261,8 +262,8 @@ func writeCredentials(dir, name string, ca *provision.CA) error {
 		{filepath.Join(dir, ServerKey), server.KeyPEM, 0o600},
 	}
 	for _, f := range files {
-		if err := os.WriteFile(f.path, f.data, f.perm); err != nil {
-			return fmt.Errorf("writing %s: %w", f.path, err)
+		if err := atomicfile.Write(f.path, f.data, f.perm); err != nil {
+			return err
 		}
 	}
 	return provision.WriteKnownHosts(filepath.Join(dir, KnownHosts), alias, hostPub)
