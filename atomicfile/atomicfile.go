@@ -58,7 +58,7 @@ func WriteFunc(path string, perm os.FileMode, fill func(f *os.File) error) (err 
 	}
 	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fmt.Errorf("creating %s: %w", path, err)
 	}
 	tmp := f.Name()
 	renamed := false
