@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+
+	"github.com/tenderdev/tender/atomicfile"
 )
 
 // Context is one docker context with a TLS endpoint.
@@ -99,14 +101,14 @@ func Write(dir string, c Context) error {
 		name string
 		data []byte
 	}{{"ca.pem", c.CA}, {"cert.pem", c.Cert}, {"key.pem", c.Key}} {
-		if err := writeAtomic(filepath.Join(tls, f.name), f.data, 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(tls, f.name), f.data, 0o600); err != nil {
 			return fmt.Errorf("writing docker context %q: %w", c.Name, err)
 		}
 	}
 	if err := os.MkdirAll(metaDir(dir, c.Name), 0o755); err != nil {
 		return fmt.Errorf("writing docker context %q: %w", c.Name, err)
 	}
-	if err := writeAtomic(filepath.Join(metaDir(dir, c.Name), "meta.json"), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(metaDir(dir, c.Name), "meta.json"), data, 0o644); err != nil {
 		return fmt.Errorf("writing docker context %q: %w", c.Name, err)
 	}
 	return nil
@@ -209,30 +211,8 @@ func setCurrent(dir, name string) error {
 	if st, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
 		perm = st.Mode().Perm()
 	}
-	if err := writeAtomic(filepath.Join(dir, "config.json"), append(data, '\n'), perm); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "config.json"), append(data, '\n'), perm); err != nil {
 		return fmt.Errorf("writing docker's configuration: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic writes through a temporary file and a rename, so docker never
-// reads half a file.
-func writeAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

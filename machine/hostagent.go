@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/hostagent"
 	"github.com/tenderdev/tender/runner"
@@ -37,7 +38,7 @@ func (s *Store) ensureHostAgent(m *Machine) {
 		fmt.Fprintf(s.Progress, "warning: published ports and the clock will not follow the guest: %v\n", err)
 		return
 	}
-	if err := writeFileAtomic(filepath.Join(m.Dir, HostAgentPID), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(m.Dir, HostAgentPID), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
 		fmt.Fprintf(s.Progress, "warning: %v\n", err)
 	}
 }
@@ -79,7 +80,7 @@ func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) e
 	if pid := readPID(pidFile); pid != os.Getpid() && hostagent.Alive(pid, name) {
 		return fmt.Errorf("the host agent of machine %q already runs (pid %d)", name, pid)
 	}
-	if err := writeFileAtomic(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		return err
 	}
 	fw, ok := m.driver.(vm.Forwarder)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/provision"
@@ -219,7 +220,7 @@ func writeMachineFile(dir string, srcs []config.Source, isoPath string, settings
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, MachineFile), data, 0o600)
+	return atomicfile.Write(filepath.Join(dir, MachineFile), data, 0o600)
 }
 
 // createVM has the driver create the machine's VM from spec. When it
@@ -265,10 +266,10 @@ func (s *Store) loadOrCreateCA() (*provision.CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(keyPath, ca.KeyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, ca.KeyPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(certPath, ca.CertPEM, 0o644); err != nil {
+	if err := atomicfile.Write(certPath, ca.CertPEM, 0o644); err != nil {
 		return nil, err
 	}
 	return ca, nil
@@ -318,8 +319,8 @@ func writeCredentials(dir, name string, ca *provision.CA) error {
 		{filepath.Join(dir, ServerKey), server.KeyPEM, 0o600},
 	}
 	for _, f := range files {
-		if err := os.WriteFile(f.path, f.data, f.perm); err != nil {
-			return fmt.Errorf("writing %s: %w", f.path, err)
+		if err := atomicfile.Write(f.path, f.data, f.perm); err != nil {
+			return err
 		}
 	}
 	return provision.WriteKnownHosts(filepath.Join(dir, KnownHosts), alias, hostPub)

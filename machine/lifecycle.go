@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/provision"
 	"github.com/tenderdev/tender/vm"
@@ -211,7 +212,7 @@ func (s *Store) RegenerateCerts(ctx context.Context, name string, client bool) e
 		if rel == ServerKey || rel == filepath.Join(ClientCerts, ClientKey) {
 			perm = 0o600
 		}
-		if err := writeFileAtomic(filepath.Join(m.Dir, rel), data, perm); err != nil {
+		if err := atomicfile.Write(filepath.Join(m.Dir, rel), data, perm); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/vm"
@@ -91,7 +92,7 @@ func (s *Store) setImage(ctx context.Context, name string, img iso.Image) error 
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, MachineFile), data, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, MachineFile), data, 0o600); err != nil {
 		return err
 	}
 	rt, _ := readRuntime(dir)

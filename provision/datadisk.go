@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/atomicfile"
 )
 
 // sectorSize is the unit of a disk; VirtualBox refuses raw images of other
@@ -33,7 +34,7 @@ func CreateDataDisk(path string, sizeBytes int64, u api.Userdata) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("data disk: %w", err)
 	}
-	return writeFileAtomic(path, 0o600, func(f *os.File) error {
+	return atomicfile.WriteFunc(path, 0o600, func(f *os.File) error {
 		if _, err := f.Write(tarball); err != nil {
 			return err
 		}

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/tenderdev/tender/atomicfile"
 )
 
 // WriteKnownHosts writes a known_hosts file (0600) pinning hostKey for alias:
@@ -22,7 +24,7 @@ func WriteKnownHosts(path, alias string, hostKey ssh.PublicKey) error {
 		return errors.New("known_hosts needs a host alias and a host key")
 	}
 	line := knownhosts.Line([]string{alias}, hostKey) + "\n"
-	return writeBytesAtomic(path, []byte(line), 0o600)
+	return atomicfile.Write(path, []byte(line), 0o600)
 }
 
 // ReadKnownHosts returns the host key pinned for alias in a known_hosts file
@@ -105,7 +107,7 @@ func WriteSSHConfig(path string, c SSHConfig) error {
 	if err != nil {
 		return err
 	}
-	return writeBytesAtomic(path, data, 0o600)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // sshConfigPath quotes a path for ssh_config. OpenSSH splits arguments on

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -82,23 +83,20 @@ func loadUserdata(dir string) (api.Userdata, error) {
 	return u, u.Validate()
 }
 
-// writeFile writes atomically with the given mode and owner, making the
-// parent directories (mode 0755 for root, 0700 otherwise).
+// writeFile writes path through atomicfile with the given mode and owner,
+// making the parent directories (mode 0755). The owner, like the mode, is
+// set before the data is written, so the file appears with both.
 func writeFile(path string, data []byte, mode os.FileMode, uid, gid int) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
+	return atomicfile.WriteFunc(path, mode, func(f *os.File) error {
+		if err := f.Chown(uid, gid); err != nil {
+			return err
+		}
+		_, err := f.Write(data)
 		return err
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	if err := os.Chown(tmp, uid, gid); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	})
 }
 
 // account is a user from /etc/passwd.

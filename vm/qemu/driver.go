@@ -432,7 +432,10 @@ func kernelBoot(s vm.Spec, host Host) (*KernelBoot, error) {
 	return boot, nil
 }
 
-// copyOut writes the file at name inside the ISO to path, atomically.
+// copyOut writes the file at name inside the ISO to path, atomically. It does
+// not go through atomicfile: the copy is made again at every start, so a
+// crash costs nothing and an fsync of the kernel and initramfs would only
+// slow every `tender up`.
 func copyOut(img *os.File, name, path string) error {
 	src, err := iso.OpenFile(img, name)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/vm"
 )
 
@@ -52,19 +53,7 @@ func writeRecord(dir string, r record) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+StateFile+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", StateFile, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", StateFile, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", StateFile, err)
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, StateFile))
+	return atomicfile.Write(filepath.Join(dir, StateFile), append(data, '\n'), 0o600)
 }
 
 // updateRecord changes the recorded state, keeping the rest.
