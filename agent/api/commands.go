@@ -95,16 +95,6 @@ type Call struct{ argv []string }
 // that would hang an SSH session).
 func (c Call) Argv() []string { return append([]string(nil), c.argv...) }
 
-// Name is the command's name, for messages.
-func (c Call) Name() string {
-	for i, a := range c.argv {
-		if a == AgentPath && i+1 < len(c.argv) {
-			return c.argv[i+1]
-		}
-	}
-	return ""
-}
-
 func newCall(name string, args ...string) Call {
 	cmd, ok := LookupCommand(name)
 	if !ok {
