@@ -28,7 +28,9 @@ func lsCommand(env *Env) *cli.Command {
 		Usage:   "list machines",
 		Description: `Prints a table of every machine. --format json prints a JSON array; a Go
 template is applied to each machine, one line each, with the fields Name,
-Driver, State, DockerHost, CPUs, MemoryMiB and DiskSizeMiB:
+Driver, State, DockerHost, CPUs, MemoryMiB and DiskSizeMiB. A machine whose
+state cannot be read is still listed, its state "-" (empty in JSON and
+templates), with the reason on stderr and exit status 1:
 
    tender ls --format '{{.Name}} {{.State}}'`,
 		Flags: []cli.Flag{formatFlag("table")},
