@@ -33,8 +33,6 @@ apt_opts=(-o "Dir=$APT" -o "Dir::State::status=$APT/var/lib/dpkg/status" -o Debu
 ISO_NAME=tender-arm64.iso
 AGENT_GOARCH=arm64
 ARCH_LABEL=" arm64"
-# The staged arm64 programs cannot run here: the host's depmod and busybox.
-TOOLS+=(strings depmod busybox)
 LIBDIR=/usr/lib/aarch64-linux-gnu
 # The branch filters for arm64 code: xz's --arm64 for the engine archive;
 # squashfs has none for arm64, so the root gets plain xz.
@@ -88,7 +86,7 @@ keep_libs() { # keep_libs ELF-PATH: build-iso.sh's, with the aarch64 directories
 link_applets() {
 	local a names
 	names=$(strings -n 1 "$STAGE/usr/bin/busybox" | LC_ALL=C sort -u)
-	for a in $(busybox --list-full); do
+	for a in $(/bin/busybox --list-full); do
 		grep -qxF "${a##*/}" <<<"$names" || continue
 		canon "/$a"
 		a=$CANON
@@ -96,7 +94,11 @@ link_applets() {
 	done
 }
 
-preflight() { :; } # no boot loader to check: tender boots the kernel directly
+preflight() { # no boot loader: tender boots the kernel directly
+	need readelf mksquashfs xorriso cpio xz zstd go
+	# The staged arm64 programs cannot run here: the host's depmod and busybox.
+	need strings depmod /bin/busybox
+}
 
 run_depmod() { # run_depmod BASEDIR, with the host's depmod
 	depmod -b "$1" "$KVER"

@@ -30,9 +30,10 @@ IPTABLES=${TENDER_IPTABLES:-nft}
 ISO_NAME=tender.iso
 AGENT_GOARCH=amd64
 ARCH_LABEL=
-TOOLS=(apt-get dpkg-deb readelf mksquashfs xorriso cpio xz zstd gzip go)
 VERSION=$(tr -d ' \n' <"$REPO/VERSION")
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH
+# shellcheck source=need.sh
+. "$REPO/scripts/need.sh"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)}
 
 shopt -s nullglob
@@ -358,8 +359,9 @@ install_modules() { # install_modules ORDERFILE MODULESDIR
 
 # --- arch hooks: build-iso-arm64.sh defines its own ---------------------------------
 
-preflight() { # arch hook: what the arch needs beyond TOOLS
-	[ -f /usr/lib/ISOLINUX/isolinux.bin ] || die "isolinux is missing: run scripts/deps.sh"
+preflight() { # arch hook: the tools the build needs (scripts/deps.txt)
+	need readelf mksquashfs xorriso cpio xz zstd go
+	need /usr/lib/ISOLINUX/isolinux.bin /usr/lib/ISOLINUX/isohdpfx.bin /usr/lib/syslinux/modules/bios/ldlinux.c32
 }
 
 root_list() { # arch hook: the root's allow-list
@@ -392,10 +394,6 @@ assemble_iso() { # arch hook: assemble_iso FILE
 
 main() {
 	[ "$(id -u)" -eq 0 ] || die "run as root (it extracts packages with their owners and makes device nodes)"
-	local t
-	for t in "${TOOLS[@]}"; do
-		command -v "$t" >/dev/null || die "$t is missing: run scripts/deps.sh"
-	done
 	preflight
 	mkdir -p "$CACHE"
 

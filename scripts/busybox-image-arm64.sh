@@ -6,12 +6,13 @@
 # applets. It does nothing when the image is already there. Run after
 # scripts/build-iso-arm64.sh, whose apt directory it reuses.
 set -eu
+. "$(dirname "$0")/need.sh"
 if docker image inspect busybox:latest >/dev/null 2>&1; then
 	exit 0
 fi
 APT=${TENDER_BUILD_CACHE:-/var/cache/tender-build}/arm64/apt
 [ -f "$APT/etc/apt/sources.list" ] || { echo "busybox-image-arm64: $APT is missing (run make iso ARCH=arm64)" >&2; exit 1; }
-command -v busybox >/dev/null || { echo "busybox-image-arm64: busybox is missing (apt install busybox-static)" >&2; exit 1; }
+need /bin/busybox
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && apt-get -o "Dir=$APT" -o "Dir::State::status=$APT/var/lib/dpkg/status" -o Debug::NoLocking=1 \
@@ -20,7 +21,7 @@ dpkg-deb -x "$work"/busybox-static_*_arm64.deb "$work/deb"
 root=$work/root
 mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/var/www"
 cp "$work/deb/usr/bin/busybox" "$root/bin/busybox"
-for applet in $(busybox --list); do
+for applet in $(/bin/busybox --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"

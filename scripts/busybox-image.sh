@@ -3,11 +3,12 @@
 # environment points at, built from the host's busybox-static (no registry is
 # needed). It does nothing when the image is already there.
 set -eu
+. "$(dirname "$0")/need.sh"
 if docker image inspect busybox:latest >/dev/null 2>&1; then
 	exit 0
 fi
 bb=/bin/busybox
-[ -x "$bb" ] || { echo "busybox-image: $bb is missing (apt install busybox-static)" >&2; exit 1; }
+need /bin/busybox
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/var/www"
