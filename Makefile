@@ -28,18 +28,14 @@ build:
 docs:
 	$(GO) run ./scripts/gendocs -o docs/commands.md
 
-# ARCH=arm64 builds out/tender-arm64.iso (scripts/build-iso-arm64.sh), as
-# does iso-arm64.
+# out/tender.iso; ARCH=arm64 builds out/tender-arm64.iso, as does iso-arm64
+# (scripts/build-iso.sh --arch).
 ARCH ?= amd64
 iso: deps
-ifeq ($(ARCH),arm64)
-	./scripts/build-iso-arm64.sh
-else
-	./scripts/build-iso.sh
-endif
+	./scripts/build-iso.sh --arch $(ARCH)
 
 iso-arm64: deps
-	./scripts/build-iso-arm64.sh
+	./scripts/build-iso.sh --arch arm64
 
 lint: deps
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" >&2; exit 1)

@@ -10,7 +10,7 @@ import (
 )
 
 // Paths inside the arm64 image that the host reads to boot it directly
-// (qemu -kernel/-initrd/-append): scripts/build-iso-arm64.sh writes them.
+// (qemu -kernel/-initrd/-append): scripts/build-iso.sh --arch arm64 writes them.
 const (
 	KernelPath  = "/boot/vmlinuz"    // gzip-compressed arm64 Image
 	InitrdPath  = "/boot/initrd.img" // stage 1: the agent as /init

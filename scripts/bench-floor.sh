@@ -33,13 +33,17 @@ log() { printf 'bench-floor: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [ -f "$ISO" ] || die "$ISO not found (run \`make iso\`)"
-for t in "$QEMU" xorriso cpio gzip readelf; do
-	command -v "$t" >/dev/null || die "$t is missing: run scripts/deps.sh"
-done
+# shellcheck source=need.sh
+. "$REPO/scripts/need.sh"
+need xorriso cpio readelf
+case $ARCH in
+amd64) need qemu-system-x86_64 /bin/busybox ;;
+arm64) need qemu-system-aarch64 ;;
+esac
 if [ "$ARCH" = amd64 ]; then
-	BUSYBOX=$(command -v busybox || true)
-	[ -n "$BUSYBOX" ] && ! readelf -l "$(readlink -f "$BUSYBOX")" 2>/dev/null | grep -q INTERP ||
-		die "a static busybox is needed (apt-get install busybox-static)"
+	BUSYBOX=/bin/busybox
+	! readelf -l "$(readlink -f "$BUSYBOX")" 2>/dev/null | grep -q INTERP ||
+		die "$BUSYBOX is not static: the floor's initramfs needs Debian's busybox-static (it replaces the busybox package)"
 fi
 
 WORK=$(mktemp -d)

@@ -1,9 +1,19 @@
 #!/bin/bash
-# build-iso.sh builds out/tender.iso (and its .sha256), the guest image, from
-# Debian 13 (trixie) packages: run as root on Debian 12 or 13 after
-# scripts/deps.sh, with only the Debian mirror reachable.
+# build-iso.sh builds the guest image and its .sha256 from Debian 13 (trixie)
+# packages: run as root on Debian 12 or 13 after scripts/deps.sh, with only
+# the Debian mirror reachable.
 #
-#   kernel     Debian's generic linux-image-amd64, /boot/vmlinuz on the ISO
+#   scripts/build-iso.sh [--arch amd64]    out/tender.iso (make iso)
+#   scripts/build-iso.sh --arch arm64      out/tender-arm64.iso, for arm64 hosts
+#                                          (Apple Silicon, arm64 Linux): make iso-arm64
+#
+#   kernel     Debian's generic linux-image-ARCH as /boot/vmlinuz. amd64: booted
+#              by ISOLINUX (a hybrid CD for QEMU and VirtualBox). arm64: the
+#              Image gzip-compressed (-9), booted directly (qemu -kernel, which
+#              unpacks gzip) with /boot/initrd.img and the command line in
+#              /boot/cmdline, all three read from the ISO by the host; measured
+#              under TCG, edk2 alone took ~8 s to reach its shell before any boot
+#              loader ran, so that ISO carries no UEFI loader.
 #   initramfs  /boot/initrd.img: tender-init (stage 1) as /init plus the modules that
 #              find and mount the CD (agent/initramfs)
 #   root       /tender/root.sqfs: an allow-list of binaries from the .debs
@@ -11,11 +21,18 @@
 #              scripts/iso/modules.txt, scripts/iso/rootfs/ and the agent as
 #              /sbin/tender-agent; stage 1 mounts it under a tmpfs overlay.
 #
+# One source for both: the lists in scripts/iso/ are shared, and a line that
+# ends in arch names (amd64, arm64) is only for those (arch_list); what else
+# differs is the table under "the arch" below. When the host cannot run the
+# staged programs (arm64 on amd64), depmod and busybox's applet list are the
+# host's.
+#
 # Downloads and finished ISOs are cached in $TENDER_BUILD_CACHE (default
-# /var/cache/tender-build), keyed by the inputs: an unchanged tree rebuilds in
-# seconds. Knobs (part of the key): TENDER_SQUASHFS_COMP (zstd, xz, gzip, lz4),
-# TENDER_SQUASHFS_OPTS, TENDER_INITRD_COMP (zstd, gzip, none), TENDER_IPTABLES
-# (nft, legacy: the flavour the iptables links run).
+# /var/cache/tender-build; arm64 in its arm64/), keyed by the inputs: an
+# unchanged tree rebuilds in seconds. Knobs (part of the key):
+# TENDER_SQUASHFS_COMP (zstd, xz, gzip, lz4), TENDER_SQUASHFS_OPTS,
+# TENDER_INITRD_COMP (zstd, gzip, none), TENDER_IPTABLES (nft, legacy: the
+# flavour the iptables links run).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,16 +40,12 @@ CACHE=${TENDER_BUILD_CACHE:-/var/cache/tender-build}
 OUT=$REPO/out
 ISO_DIR=$REPO/scripts/iso
 SQUASHFS_COMP=${TENDER_SQUASHFS_COMP:-xz}
-SQUASHFS_OPTS=${TENDER_SQUASHFS_OPTS:--Xbcj x86 -Xdict-size 100%}
 INITRD_COMP=${TENDER_INITRD_COMP:-zstd}
 IPTABLES=${TENDER_IPTABLES:-nft}
-# What build-iso-arm64.sh changes, besides the functions marked "arch hook".
-ISO_NAME=tender.iso
-AGENT_GOARCH=amd64
-ARCH_LABEL=
-TOOLS=(apt-get dpkg-deb readelf mksquashfs xorriso cpio xz zstd gzip go)
 VERSION=$(tr -d ' \n' <"$REPO/VERSION")
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH
+# shellcheck source=need.sh
+. "$REPO/scripts/need.sh"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)}
 
 shopt -s nullglob
@@ -48,10 +61,73 @@ phase() { # phase NAME: ends the running phase and names the next one
 	[ "$1" = end ] || log "$1..."
 }
 
+# --- the arch: everything but the lists' arch lines that differs --------------
+
+ARCHES="amd64 arm64"
+ARCH=amd64
+while [ $# -gt 0 ]; do
+	case $1 in
+	--arch) ARCH=${2:-} && shift 2 || die "--arch needs one of: $ARCHES" ;;
+	--arch=*) ARCH=${1#--arch=} && shift ;;
+	*) die "usage: build-iso.sh [--arch amd64|arm64], got $1" ;;
+	esac
+done
+# ISO_NAME   the image in out/ (and in the cache)
+# LOADER     the dynamic loader, LIBDIR the multiarch library directory
+# BOOT       isolinux: an ISOLINUX hybrid CD (BIOS: QEMU -cdrom, VirtualBox);
+#            kernel: no boot loader, the host boots /boot/vmlinuz directly
+# ENGINE_BCJ xz's branch filter for the engine archive (pack_engine)
+# SQUASHFS   the root's default TENDER_SQUASHFS_OPTS: squashfs's xz has an x86
+#            branch filter but none for arm64
+case $ARCH in
+amd64)
+	ISO_NAME=tender.iso
+	LOADER=/usr/lib64/ld-linux-x86-64.so.2
+	LIBDIR=/usr/lib/x86_64-linux-gnu
+	BOOT=isolinux
+	ENGINE_BCJ=--x86
+	SQUASHFS="-Xbcj x86 -Xdict-size 100%"
+	;;
+arm64)
+	ISO_NAME=tender-arm64.iso
+	CACHE=$CACHE/arm64
+	LOADER=/usr/lib/ld-linux-aarch64.so.1
+	LIBDIR=/usr/lib/aarch64-linux-gnu
+	BOOT=kernel
+	ENGINE_BCJ=--arm64
+	SQUASHFS="-Xdict-size 100%"
+	;;
+*) die "--arch must be one of: $ARCHES, got ${ARCH:-nothing}" ;;
+esac
+SQUASHFS_OPTS=${TENDER_SQUASHFS_OPTS:-$SQUASHFS}
+# NATIVE: the staged programs (the arch's own kmod and busybox) run here.
+NATIVE=
+[ "$(dpkg --print-architecture)" != "$ARCH" ] || NATIVE=1
+
+# arch_list prints the entries of a scripts/iso list for $ARCH: one a line,
+# # comments and blank lines skipped; a line whose entry is followed by arch
+# names is only for those arches.
+arch_list() { # arch_list FILE
+	awk -v arch="$ARCH" -v arches=" $ARCHES " -v file="${1#"$REPO"/}" '
+		{ sub(/(^|[[:space:]])#.*/, "") }
+		NF == 0 { next }
+		NF == 1 { print $1; next }
+		{
+			for (i = 2; i <= NF; i++) {
+				if (index(arches, " " $i " ") == 0) {
+					printf "build-iso: error: %s:%d: %s is not an arch (%s)\n", file, FNR, $i, substr(arches, 2, length(arches) - 2) > "/dev/stderr"
+					bad = 1
+				} else if ($i == arch) print $1
+			}
+		}
+		END { exit bad }
+	' "$1"
+}
+
 # cache_key prints the sha256 of everything the ISO is made from.
 cache_key() {
 	{
-		echo "squashfs=$SQUASHFS_COMP $SQUASHFS_OPTS initrd=$INITRD_COMP iptables=$IPTABLES"
+		echo "arch=$ARCH squashfs=$SQUASHFS_COMP $SQUASHFS_OPTS initrd=$INITRD_COMP iptables=$IPTABLES"
 		cd "$REPO"
 		{
 			find scripts/build-iso.sh scripts/iso VERSION go.mod go.sum -type f
@@ -74,7 +150,8 @@ publish() { # publish DIR KEY
 
 APT=$CACHE/apt
 apt_opts=(-o "Dir=$APT" -o "Dir::State::status=$APT/var/lib/dpkg/status" -o Debug::NoLocking=1
-	-o APT::Install-Recommends=false -o Acquire::Retries=3 -o APT::Architecture=amd64)
+	-o APT::Install-Recommends=false -o Acquire::Retries=3
+	-o "APT::Architecture=$ARCH" -o "APT::Architectures=$ARCH")
 
 apt_setup() {
 	mkdir -p "$APT/etc/apt/apt.conf.d" "$APT/etc/apt/preferences.d" "$APT/var/lib/dpkg" \
@@ -87,7 +164,7 @@ apt_setup() {
 # fetch downloads the closure of packages.txt and prints the .deb paths.
 fetch() {
 	local pkgs
-	mapfile -t pkgs < <(grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/packages.txt")
+	mapfile -t pkgs < <(arch_list "$ISO_DIR/packages.txt")
 	if ! apt-get "${apt_opts[@]}" -qq -y -d install "${pkgs[@]}" >/dev/null 2>&1; then
 		log "updating the trixie package lists"
 		apt-get "${apt_opts[@]}" -qq update >&2 || die "apt-get update failed (is deb.debian.org reachable?)"
@@ -137,7 +214,7 @@ usrmerge() { # usrmerge TREE: /bin, /sbin, /lib, /lib64 become links into /usr
 run_staged() { # run_staged ARGV0 PATH ARGS...
 	local argv0=$1 prog=$2
 	shift 2
-	"$STAGE/usr/lib64/ld-linux-x86-64.so.2" --library-path "$STAGE/usr/lib/x86_64-linux-gnu" \
+	"$STAGE$LOADER" --library-path "$STAGE$LIBDIR" \
 		--argv0 "$argv0" "$STAGE$prog" "$@"
 }
 
@@ -201,7 +278,7 @@ keep_libs() { # keep_libs ELF-PATH
 	done < <(readelf -d "$STAGE$elf" 2>/dev/null)
 	for lib in "${libs[@]}"; do
 		found=
-		for d in "${dirs[@]}" /usr/lib/x86_64-linux-gnu /usr/lib /usr/lib64; do
+		for d in "${dirs[@]}" "$LIBDIR" /usr/lib /usr/lib64; do
 			if [ -e "$STAGE$d/$lib" ]; then
 				keep "$d/$lib"
 				found=1
@@ -213,9 +290,20 @@ keep_libs() { # keep_libs ELF-PATH
 }
 
 # link_applets adds busybox's applet links where no real program is kept.
+# Where the staged busybox cannot run, the applets are the host busybox's
+# that the staged one names too (its applet table is a run of NUL-terminated
+# names).
 link_applets() {
-	local a
-	for a in $(run_staged busybox /usr/bin/busybox --list-full); do
+	local a names applets
+	if [ -n "$NATIVE" ]; then
+		applets=$(run_staged busybox /usr/bin/busybox --list-full)
+	else
+		names=$(strings -n 1 "$STAGE/usr/bin/busybox" | LC_ALL=C sort -u)
+		applets=$(/bin/busybox --list-full | while read -r a; do
+			if grep -qxF "${a##*/}" <<<"$names"; then echo "$a"; fi
+		done)
+	fi
+	for a in $applets; do
 		canon "/$a"
 		a=$CANON
 		[ -e "$ROOT$a" ] || [ -L "$ROOT$a" ] || ln -s /usr/bin/busybox "$ROOT$a"
@@ -273,7 +361,6 @@ skeleton() { # the directories, links and files no package provides
 # last two (no BCJ filter, 64 MiB dictionary limit), so the guest carries
 # Debian's xz (85 kB) and unpacks with it. Decoding needs the dictionary in
 # RAM once, at the first boot: 192 MiB fits the smallest guest (512 MiB).
-ENGINE_BCJ=--x86 # the branch filter for the architecture's code
 ENGINE_XZ=(--lzma2=preset=9e,dict=192MiB,nice=273 -T1 --check=crc32)
 pack_engine() { # pack_engine DEST
 	local eng=$WORK/engine p hash cached
@@ -283,7 +370,7 @@ pack_engine() { # pack_engine DEST
 		mkdir -p "$eng${p%/*}"
 		mv "$ROOT$p" "$eng$p"
 		ln -s "/var/lib/tender/engine/current$p" "$ROOT$p"
-	done < <(grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/engine.txt")
+	done < <(arch_list "$ISO_DIR/engine.txt")
 	chmod 0755 "$eng" "$eng/usr" "$eng/usr/bin" "$eng/usr/sbin"
 	tar -C "$eng" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$WORK/engine.tar" .
 	hash=$(sha256sum <"$WORK/engine.tar" | cut -c1-16)
@@ -310,7 +397,7 @@ pack_engine() { # pack_engine DEST
 # skipped; an unknown name fails the build.
 module_order() { # module_order LISTFILE
 	local mods
-	mods=$(grep -v '^[[:space:]]*\(#\|$\)' "$1" | tr - _)
+	mods=$(arch_list "$1" | tr - _)
 	awk -v mods="$mods" -v list="$1" '
 		function modname(p) { sub(/.*\//, "", p); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", p); gsub(/-/, "_", p); return p }
 		FILENAME ~ /modules\.builtin$/ { builtin[modname($0)] = 1; next }
@@ -356,52 +443,71 @@ install_modules() { # install_modules ORDERFILE MODULESDIR
 	done <"$1"
 }
 
-# --- arch hooks: build-iso-arm64.sh defines its own ---------------------------------
+# --- the arch's tools, depmod and boot ----------------------------------------
 
-preflight() { # arch hook: what the arch needs beyond TOOLS
-	[ -f /usr/lib/ISOLINUX/isolinux.bin ] || die "isolinux is missing: run scripts/deps.sh"
+preflight() { # the tools the build needs (scripts/deps.txt)
+	need readelf mksquashfs xorriso cpio xz zstd go
+	if [ "$BOOT" = isolinux ]; then
+		need /usr/lib/ISOLINUX/isolinux.bin /usr/lib/ISOLINUX/isohdpfx.bin /usr/lib/syslinux/modules/bios/ldlinux.c32
+	fi
+	# The staged programs cannot run here: the host's depmod and busybox.
+	if [ -z "$NATIVE" ]; then need strings depmod /bin/busybox; fi
 }
 
-root_list() { # arch hook: the root's allow-list
-	grep -v '^[[:space:]]*\(#\|$\)' "$ISO_DIR/rootfs.txt"
+run_depmod() { # run_depmod BASEDIR
+	if [ -n "$NATIVE" ]; then
+		run_staged depmod /usr/bin/kmod -b "$1" "$KVER"
+	else
+		depmod -b "$1" "$KVER"
+	fi
 }
 
-run_depmod() { # arch hook: run_depmod BASEDIR (the staged kmod runs here)
-	run_staged depmod /usr/bin/kmod -b "$1" "$KVER"
+# cmdline prints the kernel command line of scripts/iso/cmdline.txt.
+cmdline() {
+	arch_list "$ISO_DIR/cmdline.txt" | tr -s ' \n' ' ' | sed 's/ $//'
 }
 
 # assemble_iso writes the bootable image from $ISO (tender/ and boot/initrd.img
-# are in place) to FILE: the kernel and ISOLINUX, as a hybrid CD.
-assemble_iso() { # arch hook: assemble_iso FILE
-	mkdir -p "$ISO/isolinux"
-	cp "$STAGE/boot/vmlinuz-$KVER" "$ISO/boot/vmlinuz"
-	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$ISO/isolinux/"
-	local cmdline
-	cmdline=$(grep -v '^#' "$ISO_DIR/cmdline.txt" | tr -s ' \n' ' ' | sed 's/ $//')
-	sed "s|@CMDLINE@|$cmdline|" "$ISO_DIR/isolinux.cfg" >"$ISO/isolinux/isolinux.cfg"
-	# No padding to a whole cylinder (up to 1 MiB) nor mkisofs's 300 KiB tail
-	# (a workaround for Linux read-ahead past the end of old CD drives):
-	# tender boots the image as a CD in QEMU (-cdrom) and VirtualBox (SATA
-	# DVD), which need neither.
-	xorriso -as mkisofs -quiet -o "$1" -V "tender-v$VERSION" -r -J \
-		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
-		-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -partition_cyl_align off -no-pad "$ISO"
+# are in place) to FILE, with the kernel, and the boot loader BOOT names.
+assemble_iso() { # assemble_iso FILE
+	case $BOOT in
+	isolinux)
+		mkdir -p "$ISO/isolinux"
+		cp "$STAGE/boot/vmlinuz-$KVER" "$ISO/boot/vmlinuz"
+		cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$ISO/isolinux/"
+		sed "s|@CMDLINE@|$(cmdline)|" "$ISO_DIR/isolinux.cfg" >"$ISO/isolinux/isolinux.cfg"
+		# No padding to a whole cylinder (up to 1 MiB) nor mkisofs's 300 KiB tail
+		# (a workaround for Linux read-ahead past the end of old CD drives):
+		# tender boots the image as a CD in QEMU (-cdrom) and VirtualBox (SATA
+		# DVD), which need neither.
+		xorriso -as mkisofs -quiet -o "$1" -V "tender-v$VERSION" -r -J \
+			-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+			-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin -partition_cyl_align off -no-pad "$ISO"
+		;;
+	kernel)
+		# QEMU's -kernel unpacks a gzip Image itself (not xz or zstd).
+		gzip -9 -n -c "$STAGE/boot/vmlinuz-$KVER" >"$ISO/boot/vmlinuz"
+		log "vmlinuz: $(du -h --apparent-size "$ISO/boot/vmlinuz" | cut -f1)B (gzip)"
+		cmdline >"$ISO/boot/cmdline"
+		xorriso -as mkisofs -quiet -o "$1" -V "tender-v$VERSION" -r -J -no-pad "$ISO"
+		;;
+	esac
 }
 
 # --- main --------------------------------------------------------------------------
 
 main() {
 	[ "$(id -u)" -eq 0 ] || die "run as root (it extracts packages with their owners and makes device nodes)"
-	local t
-	for t in "${TOOLS[@]}"; do
-		command -v "$t" >/dev/null || die "$t is missing: run scripts/deps.sh"
-	done
 	preflight
+	local list
+	for list in "$ISO_DIR"/*.txt; do
+		arch_list "$list" >/dev/null || die "fix the arch names of ${list#"$REPO"/}"
+	done
 	mkdir -p "$CACHE"
 
 	local key
 	key=$(cache_key)
-	log "tender-v$VERSION$ARCH_LABEL, key ${key:0:16}, root squashfs $SQUASHFS_COMP $SQUASHFS_OPTS, initramfs $INITRD_COMP"
+	log "tender-v$VERSION $ARCH, key ${key:0:16}, root squashfs $SQUASHFS_COMP $SQUASHFS_OPTS, initramfs $INITRD_COMP"
 	if [ -f "$OUT/$ISO_NAME" ] && [ "$(cat "$OUT/.$ISO_NAME.key" 2>/dev/null)" = "$key" ]; then
 		log "out/$ISO_NAME is up to date"
 		return
@@ -420,9 +526,9 @@ main() {
 
 	phase fetch
 	apt_setup
-	local debs pkgkey
-	pkgkey=$(sha256sum <"$ISO_DIR/packages.txt" | cut -d' ' -f1)
-	mapfile -t debs <"$CACHE/debs.list" 2>/dev/null || true
+	local debs=() pkgkey
+	pkgkey=$(arch_list "$ISO_DIR/packages.txt" | sha256sum | cut -d' ' -f1)
+	[ ! -f "$CACHE/debs.list" ] || mapfile -t debs <"$CACHE/debs.list"
 	if [ "$(cat "$CACHE/debs.list.key" 2>/dev/null)" != "$pkgkey" ] || [ "${#debs[@]}" -eq 0 ] ||
 		! ls "${debs[@]}" >/dev/null 2>&1; then
 		fetch >"$CACHE/debs.list"
@@ -448,7 +554,7 @@ main() {
 	phase agent
 	local prog
 	for prog in tender-agent tender-init; do
-		(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$AGENT_GOARCH go build -trimpath \
+		(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$ARCH go build -trimpath \
 			-ldflags "-s -w -X main.version=$VERSION" -o "$WORK/$prog" "./agent/cmd/$prog")
 	done
 
@@ -456,7 +562,7 @@ main() {
 	mkdir -p "$ROOT"
 	skeleton
 	local p
-	while read -r p; do keep "$p"; done < <(root_list)
+	while read -r p; do keep "$p"; done < <(arch_list "$ISO_DIR/rootfs.txt")
 	link_iptables
 	link_applets
 	install -m 0755 "$WORK/tender-agent" "$ROOT/usr/sbin/tender-agent"
@@ -508,5 +614,4 @@ main() {
 	log "total $(since "$T0")s"
 }
 
-# scripts/build-iso-arm64.sh sources this file for its functions.
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
+main

@@ -36,6 +36,9 @@ git diff --quiet HEAD 2>/dev/null || commit+=-dirty
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ldflags="-s -w -X main.version=$version -X main.commit=$commit -X main.date=$date"
 
+# shellcheck source=need.sh
+. scripts/need.sh
+need zip
 out=out/release
 rm -rf "$out"
 mkdir -p "$out"

@@ -48,7 +48,7 @@ func TestARM64EndToEnd(t *testing.T) {
 	}
 	step("docker run busybox", func() {
 		out := c.bash(`eval "$(tender shellinit)"
-./scripts/busybox-image-arm64.sh
+./scripts/busybox-image.sh --arch arm64
 docker run --name greeter busybox echo "hello world"`)
 		if out != "hello world\n" {
 			t.Fatalf("docker run printed %q, want %q", out, "hello world\n")
