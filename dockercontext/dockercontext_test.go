@@ -210,16 +210,19 @@ func TestDockerCLIReadsTheContext(t *testing.T) {
 	if err := Use(dir, "tender"); err != nil {
 		t.Fatal(err)
 	}
-	out, err = docker(t, dir, "context", "show")
+	// `docker context inspect` with no name is the current context; unlike
+	// `docker context show` (added in 23.0) it is also in the 20.10 CLI
+	// that Debian 12's docker.io installs.
+	out, err = docker(t, dir, "context", "inspect", "--format", "{{.Name}}")
 	if err != nil || strings.TrimSpace(out) != "tender" {
-		t.Errorf("docker context show: %v %q", err, out)
+		t.Errorf("current docker context: %v %q", err, out)
 	}
 	if _, err := Remove(dir, "tender"); err != nil {
 		t.Fatal(err)
 	}
-	out, err = docker(t, dir, "context", "show")
+	out, err = docker(t, dir, "context", "inspect", "--format", "{{.Name}}")
 	if err != nil || strings.TrimSpace(out) != "default" {
-		t.Errorf("after Remove, docker context show: %v %q", err, out)
+		t.Errorf("after Remove, current docker context: %v %q", err, out)
 	}
 }
 
