@@ -152,7 +152,17 @@ func TestDir(t *testing.T) {
 func docker(t *testing.T, dir string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("docker", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dir, "DOCKER_HOST=", "DOCKER_CONTEXT=", "DOCKER_CERT_PATH=", "DOCKER_TLS_VERIFY=")
+	// The variables that would override the context are left out, not set
+	// empty: the 20.10 CLI (Debian 12's docker.io) takes an empty
+	// DOCKER_HOST as set and then ignores currentContext.
+	cmd.Env = []string{"DOCKER_CONFIG=" + dir}
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "DOCKER_CONFIG", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY":
+		default:
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
