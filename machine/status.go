@@ -141,14 +141,14 @@ type Info struct {
 // Info gathers machine name's Info; cliVersion is this tender's version.
 // A running machine's agent is asked for its version over SSH.
 func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error) {
-	m, err := s.Load(name, config.Layer{})
+	st, err := s.Status(ctx, name)
 	if err != nil {
 		return Info{}, err
 	}
-	state, err := m.driver.State(ctx, m.Spec())
-	if err != nil {
-		return Info{}, err
+	if st.Machine == nil {
+		return Info{}, notExistError(name)
 	}
+	m, state := st.Machine, st.State
 	info := Info{
 		Name: name, State: state, Driver: m.driver.Name(), DriverReason: s.explainDriver(m.Settings),
 		SSHPort: m.Runtime.SSHPort, DockerPort: m.Runtime.DockerPort,

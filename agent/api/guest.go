@@ -1,5 +1,7 @@
 package api
 
+import "slices"
+
 // The guest's ports. The host reaches both only through forwards to its
 // own 127.0.0.1 that the VM is started with.
 const (
@@ -14,14 +16,7 @@ const (
 var ReservedPorts = []Port{{"tcp", SSHPort}, {"tcp", DockerPort}, {"udp", DHCPClientPort}}
 
 // Reserved reports whether p is one of ReservedPorts.
-func Reserved(p Port) bool {
-	for _, r := range ReservedPorts {
-		if r == p {
-			return true
-		}
-	}
-	return false
-}
+func Reserved(p Port) bool { return slices.Contains(ReservedPorts, p) }
 
 // Paths in the guest.
 const (
