@@ -57,6 +57,23 @@ type Spec struct {
 	SerialLog  string
 	Shares     []Share
 	Arch       string // "amd64" or "arm64"
+	// Network is the machine's second NIC, on a tender network shared with
+	// other machines; nil: the machine has only its NAT NIC.
+	Network *NetworkAttachment
+}
+
+// NetworkAttachment is a machine's NIC on a tender network (package network).
+// QEMU exchanges the NIC's Ethernet frames as unix datagrams with the
+// network's switch (tender-net): it binds VMSocket and sends to
+// SwitchSocket, which the switch binds. VirtualBox puts the NIC on the
+// internal network "tender-"+Name instead.
+type NetworkAttachment struct {
+	Name         string // the tender network, e.g. "lab"
+	MAC          string // "52:54:00:xx:xx:xx", the key of the machine's static lease
+	Address      string // the static lease, e.g. "192.168.127.2"
+	Subnet       string // e.g. "192.168.127.0/24"
+	VMSocket     string // absolute path the hypervisor binds
+	SwitchSocket string // absolute path the switch binds
 }
 
 // Driver boots machines on one hypervisor.
