@@ -1,0 +1,9 @@
+package network
+
+// switchAlive: no switch runs on Windows (Supported says why).
+func switchAlive(pid int) bool { return false }
+
+func terminate(pid int, kill bool) {}
+
+// Supported reports whether this host can run networks between machines.
+func Supported() error { return errWindows }
