@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tenderdev/tender/machine"
+	"github.com/tenderdev/tender/network"
 )
 
 func initCommand(env *Env) *cli.Command {
@@ -20,19 +21,26 @@ tender's CA, and a data disk carrying them to the guest. Nothing is left behind
 if it fails. The image comes from --iso, the iso key of config.yaml, or the cache.
 
    tender init
-   tender init --iso out/tender.iso -m 4GiB -c 4 dev`,
-		Flags: machineFlags(),
+   tender init --iso out/tender.iso -m 4GiB -c 4 dev
+   tender init --network lab n1     # on network "lab", made on first use
+
+--network puts the machine on a private network shared with other machines
+(see tender network --help); its address there is fixed at init.`,
+		Flags: append(machineFlags(), &cli.StringFlag{Name: "network", Usage: "put the machine on this private `NET`work with other machines (created on first use)"}),
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				flags, err := flagLayer(c)
 				if err != nil {
 					return err
 				}
-				m, err := st.Init(c.Context, name, flags)
+				m, err := st.InitWith(c.Context, name, flags, machine.InitOptions{Network: c.String("network")})
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "machine %q created in %s\n", name, m.Dir)
+				if m.Network != nil {
+					fmt.Fprintf(env.Stdout, "on network %q as %s (%s.%s)\n", m.Network.Name, m.Network.Address, name, network.Domain)
+				}
 				fmt.Fprintf(env.Stderr, "start it with: tender up%s\n", machine.NameArg(name))
 				return nil
 			})

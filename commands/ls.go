@@ -19,6 +19,7 @@ type listEntry struct {
 	CPUs        int           `json:"cpus"`
 	MemoryMiB   int           `json:"memory_mib"`
 	DiskSizeMiB int           `json:"disk_size_mib"`
+	Network     string        `json:"network"` // the tender network it is on; "" for none
 }
 
 func lsCommand(env *Env) *cli.Command {
@@ -28,7 +29,7 @@ func lsCommand(env *Env) *cli.Command {
 		Usage:   "list machines",
 		Description: `Prints a table of every machine. --format json prints a JSON array; a Go
 template is applied to each machine, one line each, with the fields Name,
-Driver, State, DockerHost, CPUs, MemoryMiB and DiskSizeMiB. A machine whose
+Driver, State, DockerHost, CPUs, MemoryMiB, DiskSizeMiB and Network. A machine whose
 state cannot be read is still listed, its state "-" (empty in JSON and
 templates), with the reason on stderr and exit status 1:
 
@@ -86,13 +87,17 @@ func printList(env *Env, format string, tmpl *template.Template, rows []listEntr
 		return writeJSON(env.Stdout, rows)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDRIVER\tSTATE\tDOCKER_HOST\tCPUS\tMEMORY\tDISK")
+	fmt.Fprintln(tw, "NAME\tDRIVER\tSTATE\tDOCKER_HOST\tCPUS\tMEMORY\tDISK\tNETWORK")
 	for _, r := range rows {
 		state := string(r.State)
 		if state == "" {
 			state = "-" // unknown: see the error above the table
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, r.Driver, state, r.DockerHost, r.CPUs, mib(r.MemoryMiB), mib(r.DiskSizeMiB))
+		network := r.Network
+		if network == "" {
+			network = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Name, r.Driver, state, r.DockerHost, r.CPUs, mib(r.MemoryMiB), mib(r.DiskSizeMiB), network)
 	}
 	return tw.Flush()
 }
@@ -105,6 +110,9 @@ func entryFor(c *cli.Context, st *machine.Store, name string) (listEntry, error)
 	if m := status.Machine; m != nil {
 		e.Driver = m.DriverName()
 		e.CPUs, e.MemoryMiB, e.DiskSizeMiB = m.Settings.CPUs, m.Settings.MemoryMiB, m.Settings.DiskSizeMiB
+		if m.Network != nil {
+			e.Network = m.Network.Name
+		}
 	}
 	if err != nil {
 		return e, err

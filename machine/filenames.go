@@ -30,4 +30,7 @@ const (
 	HostAgentPID     = "hostagent.pid"
 	PortsFile        = "ports.json"  // the host agent's forwards, for `tender ports`
 	DockerSocket     = "docker.sock" // the host agent's unix socket to the guest's Docker
+	NetworkFile      = "network"     // the name of the network the machine is on; its lease is in TENDER_HOME/networks/NAME
+	NetSocket        = "net.sock"    // the hypervisor's end of the machine's NIC on its network (QEMU)
+	SwarmFile        = "swarm.json"  // the machine's place in a swarm that tender joined it to
 )

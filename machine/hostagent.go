@@ -114,11 +114,41 @@ func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) e
 			}
 		}()
 	}
+	if switched(m) {
+		go s.keepSwitch(ctx, m, logger.Printf)
+	}
 	err = a.Run(ctx)
 	if readPID(pidFile) == os.Getpid() {
 		os.Remove(pidFile)
 	}
 	return err
+}
+
+// switchCheckInterval is how often the host agent checks that its
+// network's switch runs.
+const switchCheckInterval = 2 * time.Second
+
+// keepSwitch brings the switch of m's network back when it dies while m
+// runs (killed, or crashed): the machines' NICs are datagram sockets, so
+// traffic between them resumes as soon as a new switch binds its sockets,
+// without a reboot. Every running machine's host agent watches; the
+// network's lock makes one of them start it.
+func (s *Store) keepSwitch(ctx context.Context, m *Machine, logf func(string, ...any)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(switchCheckInterval):
+		}
+		if s.Networks().SwitchPID(m.Network.Name) != 0 {
+			continue
+		}
+		if err := s.ensureSwitch(ctx, m); err != nil {
+			logf("network %q: restarting its switch: %v", m.Network.Name, err)
+		} else {
+			logf("network %q: its switch had stopped; started it again", m.Network.Name)
+		}
+	}
 }
 
 // SocketPath is the machine's docker.sock, which the host agent serves.

@@ -16,17 +16,35 @@ import (
 	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
+	"github.com/tenderdev/tender/network"
 	"github.com/tenderdev/tender/provision"
 	"github.com/tenderdev/tender/vm"
 )
+
+// InitOptions are what init takes besides the settings.
+type InitOptions struct {
+	// Network puts the machine on this tender network, creating the network
+	// when it does not exist; "" for none.
+	Network string
+}
 
 // Init creates machine name: settings, keys, certificates, the data disk and
 // the driver's VM. It is all or nothing: the machine is assembled in a
 // temporary directory and renamed into place last, so a failure or an
 // interrupt leaves no machine behind.
 func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Machine, error) {
+	return s.InitWith(ctx, name, flags, InitOptions{})
+}
+
+// InitWith is Init with options.
+func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, opts InitOptions) (*Machine, error) {
 	if err := config.ValidateName(name); err != nil {
 		return nil, err
+	}
+	if opts.Network != "" {
+		if err := network.ValidateName(opts.Network); err != nil {
+			return nil, fmt.Errorf("--network: %w", err)
+		}
 	}
 	dir := s.Dir(name)
 	// Everything that can be refused is checked before anything is
@@ -98,6 +116,19 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	if err := writeRuntime(tmp, m.Runtime); err != nil {
 		return nil, err
 	}
+	undoNetwork := func() {}
+	if opts.Network != "" {
+		att, undo, err := s.joinNetwork(ctx, name, tmp, opts.Network)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if !done {
+				undo()
+			}
+		}()
+		m.Network, undoNetwork = att, undo
+	}
 	// The directory gets its final name before the driver registers
 	// anything, because hypervisors record paths (VirtualBox's basefolder).
 	if err := os.Rename(tmp, dir); err != nil {
@@ -108,6 +139,7 @@ func (s *Store) Init(ctx context.Context, name string, flags config.Layer) (*Mac
 	// From here the machine is complete: an interrupt no longer undoes it.
 	_ = s.pauseAt(ctx, "init-renamed")
 	if err := createVM(ctx, drv, m.Spec(), dir); err != nil {
+		undoNetwork()
 		return nil, err
 	}
 	return m, nil

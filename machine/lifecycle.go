@@ -62,6 +62,9 @@ func (s *Store) Down(ctx context.Context, name string) error {
 			return err
 		}
 		if !st.Live() {
+			if m.Network != nil {
+				s.stopSwitchIfIdle(ctx, m.Network.Name, m.Name)
+			}
 			return nil
 		}
 		select {
@@ -82,7 +85,13 @@ func (s *Store) Poweroff(ctx context.Context, name string) error {
 	defer unlock()
 	fmt.Fprintf(s.Progress, "warning: powering off %q without a shutdown; data the guest has not synced may be lost\n", name)
 	s.stopHostAgent(m)
-	return m.driver.Stop(ctx, m.Spec(), true)
+	if err := m.driver.Stop(ctx, m.Spec(), true); err != nil {
+		return err
+	}
+	if m.Network != nil {
+		s.stopSwitchIfIdle(ctx, m.Network.Name, m.Name)
+	}
+	return nil
 }
 
 // Reset hard-reboots the VM.
@@ -132,6 +141,11 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	// Out of its swarm first, while it may still answer: the manager's
+	// `docker node ls` must not keep a machine that is gone.
+	if err := s.swarmLeave(ctx, m, true); err != nil {
+		fmt.Fprintf(s.Progress, "warning: %v\n", err)
+	}
 	s.stopHostAgent(m)
 	if st, err := m.driver.State(ctx, m.Spec()); err == nil && st != vm.Stopped && st != vm.NotCreated && st != vm.Aborted {
 		if err := m.driver.Stop(ctx, m.Spec(), true); err != nil {
@@ -139,6 +153,9 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		}
 	}
 	if err := m.driver.Delete(ctx, m.Spec()); err != nil && !errors.Is(err, vm.ErrNotFound) {
+		return err
+	}
+	if err := s.leaveNetwork(ctx, m); err != nil {
 		return err
 	}
 	// Rename first so a half-finished removal never looks like a machine.

@@ -130,12 +130,20 @@ type Info struct {
 	MemoryMiB    int               `json:"memory_mib"`
 	DiskMiB      int               `json:"disk_size_mib"`
 	Paths        map[string]string `json:"paths"`
+	Networks     []NetworkInfo     `json:"networks"` // the tender networks the machine is on; [] for none
 	Runtime      Runtime           `json:"runtime"`
 	Versions     Versions          `json:"versions"`
 	Advice       []string          `json:"advice,omitempty"` // version mismatches that matter, with the fix
 	// Warnings are problems met on the way (the agent did not say its
 	// version); the information is complete without them.
 	Warnings []string `json:"-"`
+}
+
+// NetworkInfo is the machine's place on one tender network.
+type NetworkInfo struct {
+	Name    string `json:"name"`
+	Address string `json:"address"` // its static lease
+	MAC     string `json:"mac"`
 }
 
 // Info gathers machine name's Info; cliVersion is this tender's version.
@@ -154,8 +162,12 @@ func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error)
 		SSHPort: m.Runtime.SSHPort, DockerPort: m.Runtime.DockerPort,
 		ISO: m.Settings.ISO, ISOVersion: m.Runtime.ISOVersion,
 		CPUs: m.Settings.CPUs, MemoryMiB: m.Settings.MemoryMiB, DiskMiB: m.Settings.DiskSizeMiB,
-		Paths:   m.Paths(),
-		Runtime: m.Runtime,
+		Paths:    m.Paths(),
+		Networks: []NetworkInfo{},
+		Runtime:  m.Runtime,
+	}
+	if n := m.Network; n != nil {
+		info.Networks = append(info.Networks, NetworkInfo{Name: n.Name, Address: n.Address, MAC: n.MAC})
 	}
 	if im, err := iso.Open(m.Settings.ISO); err == nil {
 		info.ISOVersion = im.Version()

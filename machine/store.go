@@ -37,6 +37,9 @@ type Store struct {
 	// ExplainDriver says which driver settings choose and why, for `tender
 	// info` (drivers.Reason). Nil: the configured driver's name.
 	ExplainDriver func(config.Settings) string
+	// SwitchProgram finds tender-net, the switch of networks between
+	// machines. Nil: network.FindSwitchProgram.
+	SwitchProgram func() (string, error)
 }
 
 // ErrNotExist is returned for a machine that has no directory.
@@ -48,7 +51,10 @@ type Machine struct {
 	Dir      string
 	Settings config.Settings
 	Runtime  Runtime
-	driver   vm.Driver // unexported: commands reach the driver only through use cases
+	// Network is the machine's NIC on a tender network, nil when it is on
+	// none.
+	Network *vm.NetworkAttachment
+	driver  vm.Driver // unexported: commands reach the driver only through use cases
 }
 
 // Dir is the directory of the machine called name.
@@ -72,6 +78,7 @@ func (m *Machine) Spec() vm.Spec {
 		DockerPort: m.Runtime.DockerPort,
 		SerialLog:  filepath.Join(m.Dir, SerialLog),
 		Arch:       m.Settings.Arch,
+		Network:    m.Network,
 	}
 	for i, sh := range m.Settings.Shares {
 		sp.Shares = append(sp.Shares, vm.Share{HostPath: sh.Host, Tag: shareTag(i), ReadOnly: sh.ReadOnly})
@@ -133,7 +140,11 @@ func (s *Store) Load(name string, flags config.Layer) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Machine{Name: name, Dir: dir, Settings: settings, Runtime: rt, driver: drv}, nil
+	m := &Machine{Name: name, Dir: dir, Settings: settings, Runtime: rt, driver: drv}
+	if m.Network, err = s.attachment(name); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // List returns the names of every machine, sorted.

@@ -58,6 +58,9 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 	switch state {
 	case vm.Running:
 		if err := m.pingDocker(ctx); err == nil {
+			if err := s.ensureSwitch(ctx, m); err != nil {
+				fmt.Fprintf(s.Progress, "warning: %v\n", err)
+			}
 			s.ensureHostAgent(m)
 			return &UpResult{Machine: m, AlreadyRunning: true}, nil
 		}
@@ -85,9 +88,15 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 				fmt.Fprintln(s.Progress, msg)
 			}
 		}
+		if err := s.ensureSwitch(ctx, m); err != nil {
+			return nil, err
+		}
 		spec := m.Spec()
 		spec.Shares = s.existingShares(spec.Shares)
 		if err := m.driver.Start(ctx, spec); err != nil {
+			if m.Network != nil {
+				s.stopSwitchIfIdle(context.WithoutCancel(ctx), m.Network.Name, m.Name)
+			}
 			return nil, err
 		}
 		res.Phases = append(res.Phases, Phase{"vm started", time.Since(start)})
@@ -97,6 +106,9 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
 		_ = m.driver.Stop(stopCtx, m.Spec(), true)
+		if m.Network != nil {
+			s.stopSwitchIfIdle(stopCtx, m.Network.Name, m.Name)
+		}
 		return nil, err
 	}
 	res.Took = time.Since(start)

@@ -1,5 +1,9 @@
 package network
 
+import "errors"
+
+var errWindows = errors.New("networks between machines need unix datagram sockets, which tender does not use on Windows yet")
+
 // switchAlive: no switch runs on Windows (Supported says why).
 func switchAlive(pid int) bool { return false }
 

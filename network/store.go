@@ -267,8 +267,7 @@ func freeSubnet(others []*Network) (netip.Prefix, error) {
 
 // Remove deletes network name. It refuses while a machine is on it.
 func (s *Store) Remove(ctx context.Context, name string) error {
-	n, err := s.Load(name)
-	if err != nil {
+	if _, err := s.Load(name); err != nil {
 		return err
 	}
 	unlock, err := s.lock(ctx, name)
@@ -276,7 +275,8 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 		return err
 	}
 	defer unlock()
-	if n, err = s.Load(name); err != nil {
+	n, err := s.Load(name)
+	if err != nil {
 		return err
 	}
 	if len(n.Leases) > 0 {

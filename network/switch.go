@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -192,5 +191,3 @@ func lastLine(path string) string {
 	}
 	return "it exited without a word"
 }
-
-var errWindows = errors.New("networks between machines need unix datagram sockets, which tender does not use on Windows yet")

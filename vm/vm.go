@@ -152,3 +152,10 @@ type StartWarner interface {
 // or paused. A live machine must be stopped before its disk or image
 // changes, and has a host agent.
 func (s State) Live() bool { return s == Running || s == Starting || s == Paused }
+
+// Switched is implemented by drivers whose NICs on a tender network reach
+// the other machines through the network's switch process, tender-net
+// (QEMU). The others bring their own (VirtualBox: an internal network).
+type Switched interface {
+	SwitchedNetwork() bool
+}
