@@ -28,6 +28,21 @@ func switchAlive(pid int) bool {
 	return strings.HasSuffix(argv0, SwitchProgram)
 }
 
+// exited reports whether process pid is gone or a zombie (a switch this
+// tender started and that died: nobody reaps it before tender exits).
+func exited(pid int) bool {
+	if unix.Kill(pid, 0) != nil {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return runtime.GOOS == "linux"
+	}
+	// pid (comm) S …: the state follows the last ')'.
+	_, rest, ok := strings.Cut(string(b)[strings.LastIndexByte(string(b), ')')+1:], " ")
+	return ok && strings.HasPrefix(rest, "Z")
+}
+
 func terminate(pid int, kill bool) {
 	sig := unix.SIGTERM
 	if kill {

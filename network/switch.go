@@ -137,7 +137,7 @@ func (s *Store) EnsureSwitch(ctx context.Context, name, program string, vmSocket
 		if s.SwitchPID(name) == pid {
 			return nil
 		}
-		if !switchAlive(pid) || time.Now().After(deadline) || ctx.Err() != nil {
+		if exited(pid) || time.Now().After(deadline) || ctx.Err() != nil {
 			terminate(pid, true)
 			return fmt.Errorf("network %q: the switch (%s) did not start: %s (its log: %s)", name, SwitchProgram, lastLine(logPath), logPath)
 		}
