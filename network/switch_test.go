@@ -5,10 +5,10 @@ package network
 import (
 	"context"
 	"os"
-		"path/filepath"
+	"path/filepath"
 	"strings"
-		"testing"
-	)
+	"testing"
+)
 
 // A switch that cannot start is reported with its last log line, and
 // leaves nothing running.
