@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -467,4 +468,82 @@ func vboxManageScript(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return bin
+}
+
+// TestTenderDriverNetworks runs tender's VirtualBox driver against the
+// simulator for two machines on the tender network "lab": each gets NIC 2
+// on the internal network tender-lab with its MAC, the network's DHCP
+// server is made once and holds both fixed addresses, deleting one machine
+// keeps the server, deleting the last removes it.
+func TestTenderDriverNetworks(t *testing.T) {
+	newSim(t)
+	bin := vboxManageScript(t)
+	d := virtualbox.New(runner.Exec{}, bin)
+	ctx := context.Background()
+	iso := testfakes.TempISO(t, "tender-v0.1.0")
+	spec := func(name string, n int) vm.Spec {
+		dir := t.TempDir()
+		return vm.Spec{Name: name, Dir: dir, ISO: iso, Disk: filepath.Join(dir, "disk.vmdk"), CPUs: 1, MemoryMiB: 512, SerialLog: filepath.Join(dir, "serial.log"),
+			Network: &vm.NetworkAttachment{Name: "lab", MAC: fmt.Sprintf("52:54:00:6c:61:%02x", n), Address: fmt.Sprintf("192.168.127.%d", n+1), Subnet: "192.168.127.0/24",
+				VMSocket: filepath.Join(dir, "lab.sock"), SwitchSocket: filepath.Join(dir, "lab-switch.sock")}}
+	}
+	n1, n2 := spec("n1", 1), spec("n2", 2)
+	const size = 1 << 20
+	for _, s := range []vm.Spec{n1, n2} {
+		if err := d.Preflight(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.CreateDisk(ctx, s, bytes.NewReader(make([]byte, size)), size); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Create(ctx, s); err != nil {
+			t.Fatalf("Create %s: %v", s.Name, err)
+		}
+	}
+	show := func(name string) map[string]string {
+		out, err := runner.Exec{}.Run(ctx, bin, "showvminfo", name, "--machinereadable")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := virtualbox.ParseVMInfo(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Values
+	}
+	wantValues(t, show("tender-n1"), map[string]string{"nic1": "nat", "nic2": "intnet", "intnet2": "tender-lab", "macaddress2": "5254006C6101", "nictype2": "virtio", "cableconnected2": "on"})
+	wantValues(t, show("tender-n2"), map[string]string{"nic2": "intnet", "intnet2": "tender-lab", "macaddress2": "5254006C6102"})
+	servers := func() []virtualbox.DHCPServer {
+		out, err := runner.Exec{}.Run(ctx, bin, "list", "dhcpservers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := virtualbox.ParseDHCPServers(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	lab := virtualbox.DHCPServer{NetworkName: "tender-lab", IP: "192.168.127.1", Lower: "192.168.127.128", Upper: "192.168.127.254", NetworkMask: "255.255.255.0", Enabled: true,
+		Fixed: map[string]string{"52:54:00:6c:61:01": "192.168.127.2", "52:54:00:6c:61:02": "192.168.127.3"}}
+	if got := servers(); !reflect.DeepEqual(got, []virtualbox.DHCPServer{lab}) {
+		t.Fatalf("after two inits: %+v", got)
+	}
+
+	if err := d.Delete(ctx, n1); err != nil {
+		t.Fatal(err)
+	}
+	delete(lab.Fixed, "52:54:00:6c:61:01")
+	if got := servers(); !reflect.DeepEqual(got, []virtualbox.DHCPServer{lab}) {
+		t.Fatalf("after deleting n1: %+v", got)
+	}
+	if err := d.Delete(ctx, n2); err != nil {
+		t.Fatal(err)
+	}
+	if got := servers(); len(got) != 0 {
+		t.Fatalf("after deleting the last machine on the network: %+v", got)
+	}
+	if err := d.Delete(ctx, n2); err != nil {
+		t.Fatalf("Delete again: %v", err)
+	}
 }
