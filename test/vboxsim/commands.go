@@ -4,11 +4,15 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +49,10 @@ func createVM(c *cmd) error {
 	v := &VM{UUID: newUUID(), Name: name, Dir: filepath.Join(base, name), OSType: "Other", Memory: 128, CPUs: 1,
 		ACPI: "on", IOAPIC: "on", RTCUseUTC: "off", Paravirt: "default", Boot: [4]string{"floppy", "dvd", "disk", "none"},
 		UART1: "off", UARTMode1: "disconnected", Attachments: map[string]Attachment{}, ExtraData: map[string]string{}}
-	v.NIC[0], v.NICType[0] = "nat", "82540EM"
+	for i := range v.NICType {
+		v.NICType[i] = "82540EM"
+	}
+	v.NIC[0], v.MACAddress[0] = "nat", generateMAC()
 	v.setState("poweroff")
 	if _, err := os.Stat(v.settingsFile()); err == nil {
 		return failf("Machine settings file '%s' already exists", v.settingsFile()).
@@ -77,12 +84,15 @@ func createVM(c *cmd) error {
 
 // The values modifyvm accepts, from the manual.
 var (
-	onOff      = set("on", "off")
-	osTypes    = set("Linux26_64", "Linux26", "Linux_64", "Linux", "Debian_64", "Ubuntu_64", "Other", "Other_64")
-	paravirts  = set("none", "default", "legacy", "minimal", "hyperv", "kvm")
-	bootDevs   = set("none", "floppy", "dvd", "disk", "net")
-	nicModes   = set("none", "null", "nat", "bridged", "intnet", "hostonly", "natnetwork")
-	nicTypes   = set("Am79C970A", "Am79C973", "82540EM", "82543GC", "82545EM", "virtio")
+	onOff     = set("on", "off")
+	osTypes   = set("Linux26_64", "Linux26", "Linux_64", "Linux", "Debian_64", "Ubuntu_64", "Other", "Other_64")
+	paravirts = set("none", "default", "legacy", "minimal", "hyperv", "kvm")
+	bootDevs  = set("none", "floppy", "dvd", "disk", "net")
+	// nicModes are --nicN's words (case does not matter), with "hostif",
+	// the old word for bridged.
+	nicModes = map[string]string{"none": "none", "null": "null", "nat": "nat", "bridged": "bridged", "hostif": "bridged",
+		"intnet": "intnet", "hostonly": "hostonly", "generic": "generic", "natnetwork": "natnetwork"}
+	nicTypes   = []string{"Am79C970A", "Am79C973", "82540EM", "82543GC", "82545EM", "virtio"}
 	controller = map[string]map[string]bool{
 		"sata": set("IntelAhci"), "ide": set("PIIX3", "PIIX4", "ICH6"),
 	}
@@ -167,15 +177,36 @@ func modifyVM(c *cmd) error {
 			}
 			v.Boot[n-1] = val
 		case base == "--nic" && n >= 1 && n <= 8:
-			if !nicModes[val] {
-				return invalid(opt, val)
+			if err := setNIC(v, n, val); err != nil {
+				return err
 			}
-			v.NIC[n-1] = val
 		case base == "--nictype" && n >= 1 && n <= 8:
-			if !nicTypes[val] {
-				return invalid(opt, val)
+			i := slices.IndexFunc(nicTypes, func(t string) bool { return strings.EqualFold(t, val) })
+			if i < 0 {
+				return failf("Invalid NIC type '%s' specified for NIC %d", val, n)
 			}
-			v.NICType[n-1] = val
+			v.NICType[n-1] = nicTypes[i]
+		case base == "--intnet" && n >= 1 && n <= 8:
+			if strings.EqualFold(val, "none") {
+				val = ""
+			}
+			if val == "" && v.NIC[n-1] == "intnet" {
+				return failf("Empty or null internal network name is not valid").
+					details("E_FAIL (0x80004005)", "NetworkAdapterWrap", "INetworkAdapter").
+					context("COMSETTER(InternalNetwork)(Bstr(ValueUnion.psz).raw())", "VBoxManageModifyVM.cpp", 1817)
+			}
+			v.IntNet[n-1] = val
+		case base == "--macaddress" && n >= 1 && n <= 8:
+			if err := setMAC(v, n, val); err != nil {
+				return err
+			}
+		case base == "--cableconnected" && n >= 1 && n <= 8:
+			// An on/off option: RTGetOpt rejects other words as it
+			// rejects an unknown option.
+			if !onOff[strings.ToLower(val)] {
+				return syntaxf("Unknown option: %s", val)
+			}
+			v.CableConnected[n-1] = strings.ToLower(val)
 		case base == "--hostonlyadapter" && n >= 1 && n <= 8:
 			if c.reg.hostOnly(val) == nil {
 				return failf("Host-only interface '%s' does not exist", val)
@@ -236,6 +267,65 @@ func modifyVM(c *cmd) error {
 		}
 	}
 	return nil
+}
+
+// enabled reports whether NIC n (1-based) is on.
+func (v *VM) enabled(n int) bool { return v.NIC[n-1] != "" && v.NIC[n-1] != "none" }
+
+// setNIC is --nicN: "none" turns the NIC off; any other mode turns it on,
+// with a MAC address generated if it has none, and an internal network
+// named "intnet" if none was given, as VirtualBox does.
+func setNIC(v *VM, n int, val string) error {
+	mode, ok := nicModes[strings.ToLower(val)]
+	if !ok {
+		return failf("Invalid type '%s' specfied for NIC %d", val, n) // sic: VirtualBox's spelling
+	}
+	if mode != "none" {
+		if v.MACAddress[n-1] == "" {
+			v.MACAddress[n-1] = generateMAC()
+		}
+		if v.IntNet[n-1] == "" {
+			v.IntNet[n-1] = "intnet"
+		}
+	}
+	v.NIC[n-1] = mode
+	return nil
+}
+
+// setMAC is --macaddressN: "auto" generates one (on an enabled NIC), and
+// anything else must be what VirtualBox takes: exactly 12 hex digits
+// without separators, of a unicast address (the second digit even). It is
+// stored in upper case.
+func setMAC(v *VM, n int, val string) error {
+	if strings.EqualFold(val, "auto") {
+		v.MACAddress[n-1] = ""
+		if v.enabled(n) {
+			v.MACAddress[n-1] = generateMAC()
+		}
+		return nil
+	}
+	mac := strings.ToUpper(val)
+	if len(mac) != 12 || strings.Trim(mac, "0123456789ABCDEF") != "" || hexValue(mac[1])%2 != 0 {
+		return failf("Invalid MAC address format").
+			details("E_INVALIDARG (0x80070057)", "NetworkAdapterWrap", "INetworkAdapter").
+			context("COMSETTER(MACAddress)(Bstr(ValueUnion.psz).raw())", "VBoxManageModifyVM.cpp", 1957)
+	}
+	v.MACAddress[n-1] = mac
+	return nil
+}
+
+func hexValue(c byte) int {
+	if c >= 'A' {
+		return int(c-'A') + 10
+	}
+	return int(c - '0')
+}
+
+// generateMAC is a MAC address in VirtualBox's range, 08:00:27:xx:xx:xx.
+func generateMAC() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return fmt.Sprintf("080027%X", b)
 }
 
 // splitIndex splits "--natpf1" into "--natpf" and 1.
@@ -685,23 +775,43 @@ func showVMInfo(c *cmd) error {
 		}
 	}
 	for i := range v.NIC {
-		mode := v.NIC[i]
-		if mode == "" {
-			mode = "none"
-		}
-		if mode == "none" {
-			q(fmt.Sprintf("nic%d", i+1), "none")
+		n := i + 1
+		if !v.enabled(n) {
+			q(fmt.Sprintf("nic%d", n), "none")
 			continue
 		}
-		q(fmt.Sprintf("nic%d", i+1), mode)
-		q(fmt.Sprintf("nictype%d", i+1), v.NICType[i])
-		if mode == "hostonly" {
-			q(fmt.Sprintf("hostonlyadapter%d", i+1), v.HostOnlyAdapter[i])
+		// VirtualBox's order: the attachment's own key, then the NIC's.
+		word := v.NIC[i]
+		switch v.NIC[i] {
+		case "nat":
+			q(fmt.Sprintf("natnet%d", n), "nat")
+		case "intnet":
+			q(fmt.Sprintf("intnet%d", n), v.IntNet[i])
+		case "hostonly":
+			q(fmt.Sprintf("hostonlyadapter%d", n), v.HostOnlyAdapter[i])
+		case "bridged":
+			q(fmt.Sprintf("bridgeadapter%d", n), "")
+		case "natnetwork":
+			q(fmt.Sprintf("nat-network%d", n), "NatNetwork")
+		case "generic":
+			q(fmt.Sprintf("generic%d", n), "")
+			word = "Generic"
 		}
-		if i == 0 && mode == "nat" {
-			q("natnet1", "nat")
-			for j, r := range sortedRules(v.Forwarding) {
-				q(fmt.Sprintf("Forwarding(%d)", j), r)
+		cable := v.CableConnected[i]
+		if cable == "" {
+			cable = "on"
+		}
+		q(fmt.Sprintf("macaddress%d", n), v.MACAddress[i])
+		q(fmt.Sprintf("cableconnected%d", n), cable)
+		q(fmt.Sprintf("nic%d", n), word)
+		q(fmt.Sprintf("nictype%d", n), v.NICType[i])
+		q(fmt.Sprintf("nicspeed%d", n), "0")
+		if v.NIC[i] == "nat" {
+			fmt.Fprintf(w, "mtu=\"0\"\nsockSnd=\"64\"\nsockRcv=\"64\"\ntcpWndSnd=\"64\"\ntcpWndRcv=\"64\"\n")
+			if i == 0 {
+				for j, r := range sortedRules(v.Forwarding) {
+					q(fmt.Sprintf("Forwarding(%d)", j), r)
+				}
 			}
 		}
 	}
@@ -737,23 +847,35 @@ func list(c *cmd) error {
 	case "hostonlyifs":
 		for i, h := range c.reg.HostOnly {
 			dhcp := "Disabled"
-			if h.DHCP != nil && h.DHCP.Enabled {
+			if srv := c.reg.dhcpServer(hostOnlyNetwork(h.Name)); srv != nil && srv.Enabled {
 				dhcp = "Enabled"
 			}
-			fmt.Fprintf(w, "Name:            %s\nGUID:            786f6276-656e-4%03x-8000-0a00270000%02x\nDHCP:            %s\nIPAddress:       %s\nNetworkMask:     %s\nIPV6Address:\nIPV6NetworkMaskPrefixLength: 0\nHardwareAddress: 0a:00:27:00:00:%02x\nMediumType:      Ethernet\nWireless:        No\nStatus:          Up\nVBoxNetworkName: HostInterfaceNetworking-%s\n\n",
-				h.Name, i, i, dhcp, h.IP, h.Mask, i, h.Name)
+			fmt.Fprintf(w, "Name:            %s\nGUID:            786f6276-656e-4%03x-8000-0a00270000%02x\nDHCP:            %s\nIPAddress:       %s\nNetworkMask:     %s\nIPV6Address:\nIPV6NetworkMaskPrefixLength: 0\nHardwareAddress: 0a:00:27:00:00:%02x\nMediumType:      Ethernet\nWireless:        No\nStatus:          Up\nVBoxNetworkName: %s\n\n",
+				h.Name, i, i, dhcp, h.IP, h.Mask, i, hostOnlyNetwork(h.Name))
 		}
 	case "dhcpservers":
-		for _, h := range c.reg.HostOnly {
-			if h.DHCP == nil {
-				continue
+		// VirtualBox 6.1+'s layout, a blank line between servers.
+		for i, srv := range c.reg.DHCPServers {
+			if i > 0 {
+				fmt.Fprintln(w)
 			}
 			enabled := "No"
-			if h.DHCP.Enabled {
+			if srv.Enabled {
 				enabled = "Yes"
 			}
-			fmt.Fprintf(w, "NetworkName:    HostInterfaceNetworking-%s\nDhcpd IP:       %s\nLowerIPAddress: %s\nUpperIPAddress: %s\nNetworkMask:    %s\nEnabled:        %s\nGlobal Configuration:\n    minLeaseTime:     default\nGroups:               None\nIndividual Configs:   None\n\n",
-				h.Name, h.DHCP.IP, h.DHCP.Lower, h.DHCP.Upper, h.DHCP.Mask, enabled)
+			fmt.Fprintf(w, "NetworkName:    %s\nDhcpd IP:       %s\nLowerIPAddress: %s\nUpperIPAddress: %s\nNetworkMask:    %s\nEnabled:        %s\n",
+				srv.NetworkName, srv.IP, srv.Lower, srv.Upper, srv.Mask, enabled)
+			fmt.Fprintf(w, "Global Configuration:\n%s        1/legacy: %s\nGroups:               None\n", dhcpConfigLines, srv.Mask)
+			if len(srv.Hosts) == 0 {
+				fmt.Fprintln(w, "Individual Configs:   None")
+			}
+			for _, h := range srv.Hosts {
+				fixed := h.FixedAddress
+				if fixed == "" {
+					fixed = "dynamic"
+				}
+				fmt.Fprintf(w, "Individual Config:    MAC %s\n    Fixed Address:    %s\n%s", h.MAC, fixed, dhcpConfigLines)
+			}
 		}
 	default:
 		return syntaxf("Unknown subcommand '%s' (the simulator lists vms, runningvms, hostonlyifs and dhcpservers)", c.args[0])
@@ -813,41 +935,310 @@ func hostOnlyIf(c *cmd) error {
 	return nil
 }
 
-// dhcpserver add --interface=IF --server-ip=IP --netmask=M --lower-ip=IP --upper-ip=IP --enable
-func dhcpServer(c *cmd) error {
-	if len(c.args) < 1 || c.args[0] != "add" {
-		return syntaxf("Only 'dhcpserver add' is simulated")
+// dhcpConfigLines are what `list dhcpservers` prints for a config level
+// without lease times or options of its own.
+const dhcpConfigLines = `    minLeaseTime:     default
+    defaultLeaseTime: default
+    maxLeaseTime:     default
+    Forced options:   None
+    Suppressed opts.: None
+`
+
+// hostOnlyNetwork is the network name of a host-only interface.
+func hostOnlyNetwork(ifname string) string { return "HostInterfaceNetworking-" + ifname }
+
+func (r *registry) dhcpServer(network string) *DHCPServer {
+	for _, s := range r.DHCPServers {
+		if s.NetworkName == network {
+			return s
+		}
 	}
-	opts, err := parseOpts(c.args[1:], map[string]int{"--interface": 1, "--server-ip": 1, "--netmask": 1, "--lower-ip": 1, "--upper-ip": 1},
-		map[string]bool{"--enable": true, "--disable": true})
+	return nil
+}
+
+// dhcpserver add|modify|remove: the grammar of VirtualBox 6.1 and 7.x
+// (VBoxManageDHCPServer.cpp).
+func dhcpServer(c *cmd) error {
+	if len(c.args) < 1 {
+		return syntaxf("Missing sub-command")
+	}
+	switch c.args[0] {
+	case "add", "modify":
+		return dhcpAddModify(c, c.args[0] == "add", c.args[1:])
+	case "remove":
+		return dhcpRemove(c, c.args[1:])
+	case "start", "restart", "stop", "findlease":
+		return syntaxf("'dhcpserver %s' is not simulated (tender uses add, modify and remove)", c.args[0])
+	}
+	return syntaxf("Invalid parameter '%s'", c.args[0])
+}
+
+// The options of dhcpserver add and modify: the ones the simulator knows,
+// each with the deprecated spellings VirtualBox still takes, and the ones
+// it does not simulate.
+var (
+	dhcpValued = map[string]int{"--network": 1, "--netname": 1, "--interface": 1, "--ifname": 1,
+		"--server-ip": 1, "--ip": 1, "--netmask": 1, "--lower-ip": 1, "--lowerip": 1, "--upper-ip": 1, "--upperip": 1,
+		"--mac-address": 1, "--fixed-address": 1}
+	dhcpBools       = map[string]bool{"--enable": true, "--disable": true, "--global": true, "--remove-config": true}
+	dhcpUnsimulated = set("--group", "--vm", "--nic", "--set-opt", "--set-opt-hex", "--del-opt", "--force-opt", "--unforce-opt",
+		"--suppress-opt", "--unsuppress-opt", "--zap-options", "--min-lease-time", "--default-lease-time", "--max-lease-time",
+		"--incl-mac", "--excl-mac", "--del-mac", "--incl-mac-wild", "--excl-mac-wild", "--del-mac-wild", "--incl-vendor",
+		"--excl-vendor", "--del-vendor", "--incl-vendor-wild", "--excl-vendor-wild", "--del-vendor-wild", "--incl-user",
+		"--excl-user", "--del-user", "--incl-user-wild", "--excl-user-wild", "--del-user-wild", "--zap-conditions")
+)
+
+// dhcpTarget is the server a dhcpserver command names: --network (or
+// --netname) or --interface (or --ifname), not both.
+type dhcpTarget struct{ network, iface string }
+
+func (t *dhcpTarget) set(o opt) error {
+	switch o.name {
+	case "--network", "--netname":
+		if t.iface != "" {
+			return syntaxf("Either --network or --interface, not both")
+		}
+		t.network = o.value
+	case "--interface", "--ifname":
+		if t.network != "" {
+			return syntaxf("Either --interface or --network, not both")
+		}
+		t.iface = o.value
+	}
+	return nil
+}
+
+// dhcpAddModify mirrors VirtualBox's two passes over the options: the first
+// checks the command line and sets the server's addresses and --enable;
+// the second applies the individual configs, each option in order (an
+// option after --mac-address applies to that MAC, --remove-config drops
+// the MAC's config and returns to the global scope). As in VirtualBox, a
+// failure while applying does not undo what was applied before it: an add
+// whose addresses are refused leaves the server created.
+func dhcpAddModify(c *cmd, add bool, args []string) error {
+	for _, a := range args {
+		if name, _, _ := strings.Cut(a, "="); dhcpUnsimulated[name] {
+			return syntaxf("Option '%s' is not simulated (tender uses --network, the addresses, --enable, --mac-address, --fixed-address and --remove-config)", name)
+		}
+	}
+	opts, err := parseOpts(args, dhcpValued, dhcpBools)
 	if err != nil {
 		return err
 	}
-	d := &DHCP{}
-	var ifname string
+	var target dhcpTarget
+	addrs := map[string]string{} // "ip", "netmask", "lower", "upper"
+	enable := -1
+	macScope := ""
 	for _, o := range opts {
+		if err := target.set(o); err != nil {
+			return err
+		}
 		switch o.name {
-		case "--interface":
-			ifname = o.value
-		case "--server-ip":
-			d.IP = o.value
+		case "--server-ip", "--ip":
+			addrs["ip"] = o.value
 		case "--netmask":
-			d.Mask = o.value
-		case "--lower-ip":
-			d.Lower = o.value
-		case "--upper-ip":
-			d.Upper = o.value
+			addrs["netmask"] = o.value
+		case "--lower-ip", "--lowerip":
+			addrs["lower"] = o.value
+		case "--upper-ip", "--upperip":
+			addrs["upper"] = o.value
 		case "--enable":
-			d.Enabled = true
+			enable = 1
+		case "--disable":
+			enable = 0
+		case "--global":
+			macScope = ""
+		case "--mac-address":
+			mac, ok := parseDHCPMAC(o.value)
+			if !ok {
+				return syntaxf("Invalid argument format: %s", o.value)
+			}
+			macScope = mac
+		case "--fixed-address":
+			if macScope == "" {
+				return syntaxf("--fixed-address can only be applied to a VM NIC or an MAC address")
+			}
+		case "--remove-config":
+			if add {
+				return syntaxf("--remove-config does not apply to the 'add' subcommand")
+			}
+			if macScope == "" {
+				return syntaxf("--remove-config cannot be applied to the global config")
+			}
+			macScope = ""
 		}
 	}
-	h := c.reg.hostOnly(ifname)
-	if h == nil {
-		return failf("Could not find interface '%s'", ifname)
+	if target.network == "" && target.iface == "" {
+		return syntaxf("You need to specify either --network or --interface to identify the DHCP server")
 	}
-	if h.DHCP != nil {
-		return failf("DHCP server already exists")
+	if add {
+		var missing []string
+		for _, k := range []struct{ key, opt string }{{"ip", "--ip"}, {"netmask", "--netmask"}, {"lower", "--lowerip"}, {"upper", "--upperip"}} {
+			if _, ok := addrs[k.key]; !ok {
+				missing = append(missing, "Missing required option: "+k.opt) // VirtualBox names the old spellings
+			}
+		}
+		if missing != nil {
+			return &vboxError{code: exitSyntax, lines: missing}
+		}
 	}
-	h.DHCP = d
+	network := target.network
+	if target.iface != "" {
+		if c.reg.hostOnly(target.iface) == nil {
+			return &vboxError{code: exitSyntax, lines: []string{fmt.Sprintf("Could not find interface '%s'", target.iface)}}
+		}
+		network = hostOnlyNetwork(target.iface)
+	}
+	srv := c.reg.dhcpServer(network)
+	switch {
+	case add && srv != nil:
+		return &vboxError{code: exitSyntax, lines: []string{"DHCP server already exists"}}
+	case add:
+		srv = &DHCPServer{NetworkName: network}
+		c.reg.DHCPServers = append(c.reg.DHCPServers, srv)
+	case srv == nil:
+		return &vboxError{code: exitSyntax, lines: []string{"DHCP server does not exist"}}
+	}
+
+	var failure *vboxError
+	if len(addrs) > 0 {
+		cfg := map[string]string{"ip": srv.IP, "netmask": srv.Mask, "lower": srv.Lower, "upper": srv.Upper}
+		maps.Copy(cfg, addrs)
+		bad := ""
+		for _, k := range []struct{ key, what string }{{"ip", "server address"}, {"netmask", "netmask"}, {"lower", "range lower address"}, {"upper", "range upper address"}} {
+			if !isIPv4(cfg[k.key]) {
+				bad = fmt.Sprintf("Invalid %s: %s", k.what, cfg[k.key])
+				break
+			}
+		}
+		if bad != "" {
+			failure = &vboxError{code: exitSyntax, lines: []string{bad,
+				"Details: code E_INVALIDARG (0x80070057), component DHCPServerWrap, interface IDHCPServer, callee nsISupports",
+				fmt.Sprintf("Failed to set configuration (%s, %s, %s, %s)", cfg["ip"], cfg["netmask"], cfg["lower"], cfg["upper"])}}
+		} else {
+			srv.IP, srv.Mask, srv.Lower, srv.Upper = cfg["ip"], cfg["netmask"], cfg["lower"], cfg["upper"]
+		}
+	}
+	if enable >= 0 {
+		srv.Enabled = enable == 1
+	}
+
+	macScope = ""
+	for _, o := range opts {
+		switch o.name {
+		case "--global":
+			macScope = ""
+		case "--mac-address":
+			macScope, _ = parseDHCPMAC(o.value)
+		case "--fixed-address":
+			h := srv.host(macScope) // VirtualBox adds the config before it checks the address
+			if o.value != "" && !isIPv4(o.value) {
+				failure = failf("Invalid IPv4 address '%s': VERR_INVALID_PARAMETER", o.value).
+					details("E_INVALIDARG (0x80070057)", "DHCPIndividualConfigWrap", "IDHCPIndividualConfig")
+				continue
+			}
+			h.FixedAddress = o.value
+		case "--remove-config":
+			srv.Hosts = slices.DeleteFunc(srv.Hosts, func(h HostConfig) bool { return h.MAC == macScope })
+			macScope = ""
+		}
+	}
+	if failure != nil {
+		c.saveOnError = true
+		return failure
+	}
 	return nil
+}
+
+// host returns the individual config of mac, adding it when there is none.
+func (s *DHCPServer) host(mac string) *HostConfig {
+	for i := range s.Hosts {
+		if s.Hosts[i].MAC == mac {
+			return &s.Hosts[i]
+		}
+	}
+	s.Hosts = append(s.Hosts, HostConfig{MAC: mac})
+	return &s.Hosts[len(s.Hosts)-1]
+}
+
+// dhcpRemove is dhcpserver remove --network=NAME | --interface=IF.
+func dhcpRemove(c *cmd, args []string) error {
+	opts, err := parseOpts(args, map[string]int{"--network": 1, "--netname": 1, "--interface": 1, "--ifname": 1}, nil)
+	if err != nil {
+		return err
+	}
+	var target dhcpTarget
+	for _, o := range opts {
+		if err := target.set(o); err != nil {
+			return err
+		}
+	}
+	// VirtualBox prints these as syntax errors but exits with 1.
+	network := target.network
+	switch {
+	case target.network == "" && target.iface == "":
+		return failf("You need to specify either --network or --interface to identify the DHCP server")
+	case target.iface != "":
+		if c.reg.hostOnly(target.iface) == nil {
+			return failf("Failed to locate host-only interface '%s'", target.iface)
+		}
+		network = hostOnlyNetwork(target.iface)
+	}
+	srv := c.reg.dhcpServer(network)
+	if srv == nil {
+		if target.iface != "" {
+			return failf("Failed to find DHCP server for host-only interface '%s' (network '%s')", target.iface, network)
+		}
+		return failf("Failed to find DHCP server for network '%s'", network)
+	}
+	c.reg.DHCPServers = slices.DeleteFunc(c.reg.DHCPServers, func(s *DHCPServer) bool { return s == srv })
+	return nil
+}
+
+// parseDHCPMAC reads a MAC address as VirtualBox's --mac-address does
+// (RTNetStrToMacAddr): 12 hex digits, or six colon-separated groups of one
+// or two, and returns it as VirtualBox prints it, "52:54:00:0a:0b:0c".
+func parseDHCPMAC(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	var b [6]byte
+	if len(s) == 12 && !strings.Contains(s, ":") {
+		if _, err := hex.Decode(b[:], []byte(s)); err != nil {
+			return "", false
+		}
+	} else {
+		parts := strings.Split(s, ":")
+		if len(parts) != 6 {
+			return "", false
+		}
+		for i, p := range parts {
+			if len(p) > 2 || (p == "" && (i == 0 || i == 5)) {
+				return "", false
+			}
+			if p == "" {
+				continue // VirtualBox reads "08::27:…" as 08:00:27:…
+			}
+			n, err := strconv.ParseUint(p, 16, 8)
+			if err != nil {
+				return "", false
+			}
+			b[i] = byte(n)
+		}
+	}
+	return net.HardwareAddr(b[:]).String(), true
+}
+
+// isIPv4 is VirtualBox's RTNetStrToIPv4Addr: four dot-separated decimal
+// numbers up to 255.
+func isIPv4(s string) bool {
+	parts := strings.Split(strings.TrimSpace(s), ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || p == "" || len(p) > 3 || n < 0 || n > 255 || strings.ContainsAny(p, "+-") {
+			return false
+		}
+	}
+	return true
 }

@@ -112,6 +112,9 @@ type cmd struct {
 	stdin  io.Reader
 	stdout io.Writer
 	reg    *registry
+	// saveOnError keeps the changes a failing command made, for commands
+	// that VirtualBox does not undo when they fail half-way.
+	saveOnError bool
 }
 
 func dispatch(args []string, stdin io.Reader, stdout io.Writer) error {
@@ -136,6 +139,9 @@ func dispatch(args []string, stdin io.Reader, stdout io.Writer) error {
 	defer unlock()
 	c := &cmd{name: args[0], args: args[1:], stdin: stdin, stdout: stdout, reg: reg}
 	if err := f(c); err != nil {
+		if c.saveOnError {
+			_ = reg.save()
+		}
 		return err
 	}
 	return reg.save()

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -116,7 +117,7 @@ func TestGrammarRejects(t *testing.T) {
 	s.fails(exitSyntax, "Unknown option: --frobnicate", "modifyvm", "tender-t", "--frobnicate", "on")
 	s.fails(exitSyntax, "Missing argument to '--memory'", "modifyvm", "tender-t", "--memory")
 	s.fails(exitFailure, "Invalid RAM size", "modifyvm", "tender-t", "--memory", "lots")
-	s.fails(exitSyntax, "Invalid nictype1 argument 'rtl8139'", "modifyvm", "tender-t", "--nictype1", "rtl8139")
+	s.fails(exitFailure, "Invalid NIC type 'rtl8139' specified for NIC 1", "modifyvm", "tender-t", "--nictype1", "rtl8139")
 	s.fails(exitFailure, "Guest OS type 'Windows11_64' is invalid", "modifyvm", "tender-t", "--ostype", "Windows11_64")
 	s.fails(exitSyntax, "Invalid NAT rule", "modifyvm", "tender-t", "--natpf1", "ssh,tcp,2222,22")
 	s.fails(exitSyntax, "Unknown option: --machinereadablee", "showvminfo", "tender-t", "--machinereadablee")
@@ -246,11 +247,7 @@ func TestQEMUArgv(t *testing.T) {
 // cannot drift apart.
 func TestTenderDriverScriptIsAccepted(t *testing.T) {
 	newSim(t)
-	bin := filepath.Join(t.TempDir(), "VBoxManage")
-	script := "#!/bin/sh\nVBOXSIM_TEST_AS_VBOXMANAGE=1 exec '" + os.Args[0] + "' \"$@\"\n"
-	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := vboxManageScript(t)
 	dir := t.TempDir()
 	shared := t.TempDir()
 	s := vm.Spec{Name: "default", Dir: dir, ISO: testfakes.TempISO(t, "tender-v0.1.0"), Disk: filepath.Join(dir, "disk.vmdk"), CPUs: 2, MemoryMiB: 1024,
@@ -293,5 +290,260 @@ func TestTenderDriverScriptIsAccepted(t *testing.T) {
 	}
 	if _, err := os.Stat(s.Disk); !os.IsNotExist(err) {
 		t.Errorf("disk survived Delete: %v", err)
+	}
+}
+
+// vmValues is showvminfo --machinereadable of tender-t, parsed.
+func (s *sim) vmValues() map[string]string {
+	s.t.Helper()
+	info, err := virtualbox.ParseVMInfo(s.ok("showvminfo", "tender-t", "--machinereadable"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return info.Values
+}
+
+func wantValues(t *testing.T, got map[string]string, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("showvminfo %s=%q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// TestNICOptions: modifyvm's NIC options take VirtualBox's words only, and
+// what they set is kept between invocations and shown by showvminfo.
+func TestNICOptions(t *testing.T) {
+	s := newSim(t)
+	s.create()
+	wantValues(t, s.vmValues(), map[string]string{"nic1": "nat", "natnet1": "nat", "cableconnected1": "on", "nic2": "none"})
+	if mac := s.vmValues()["macaddress1"]; len(mac) != 12 || !strings.HasPrefix(mac, "080027") {
+		t.Errorf("NIC 1's generated MAC = %q, want 080027 and 6 hex digits", mac)
+	}
+
+	s.ok("modifyvm", "tender-t", "--nic2", "intnet", "--intnet2", "tender-lab", "--nictype2", "virtio", "--macaddress2", "525400abcdef", "--cableconnected2", "on")
+	wantValues(t, s.vmValues(), map[string]string{"nic2": "intnet", "intnet2": "tender-lab", "macaddress2": "525400ABCDEF",
+		"nictype2": "virtio", "cableconnected2": "on", "nic3": "none"})
+
+	// Case does not matter; a new NIC gets a generated MAC and the
+	// internal network "intnet" until one is given.
+	s.ok("modifyvm", "tender-t", "--nic3", "IntNet", "--nictype3", "VIRTIO", "--cableconnected3", "OFF")
+	v := s.vmValues()
+	wantValues(t, v, map[string]string{"nic3": "intnet", "intnet3": "intnet", "nictype3": "virtio", "cableconnected3": "off"})
+	if !strings.HasPrefix(v["macaddress3"], "080027") {
+		t.Errorf("NIC 3's MAC = %q, want a generated one", v["macaddress3"])
+	}
+	s.ok("modifyvm", "tender-t", "--macaddress3", "auto", "--nic3", "none")
+	if v2 := s.vmValues(); v2["nic3"] != "none" || v2["macaddress3"] != "" {
+		t.Errorf("NIC 3 off: nic3=%q macaddress3=%q", v2["nic3"], v2["macaddress3"])
+	}
+
+	for _, bad := range []struct {
+		code int
+		want string
+		args []string
+	}{
+		{exitFailure, "Invalid type 'wifi' specfied for NIC 2", []string{"--nic2", "wifi"}},
+		{exitFailure, "Invalid NIC type 'rtl8139' specified for NIC 2", []string{"--nictype2", "rtl8139"}},
+		{exitFailure, "Invalid MAC address format", []string{"--macaddress2", "52:54:00:ab:cd:ef"}},
+		{exitFailure, "Invalid MAC address format", []string{"--macaddress2", "535400abcdef"}}, // multicast
+		{exitFailure, "Invalid MAC address format", []string{"--macaddress2", "525400abcde"}},
+		{exitFailure, "Invalid MAC address format", []string{"--macaddress2", "525400abcdeg"}},
+		{exitSyntax, "Unknown option: maybe", []string{"--cableconnected2", "maybe"}},
+		{exitFailure, "Empty or null internal network name is not valid", []string{"--intnet2", "none"}},
+		{exitSyntax, "Unknown option: --nic9", []string{"--nic9", "intnet"}},
+		{exitSyntax, "Missing argument to '--intnet2'", []string{"--intnet2"}},
+		// A failing modifyvm changes nothing, not even its earlier options.
+		{exitFailure, "Invalid NIC type 'pcnet' specified for NIC 2", []string{"--intnet2", "tender-other", "--nictype2", "pcnet"}},
+	} {
+		s.fails(bad.code, bad.want, append([]string{"modifyvm", "tender-t"}, bad.args...)...)
+	}
+	wantValues(t, s.vmValues(), map[string]string{"nic2": "intnet", "intnet2": "tender-lab", "macaddress2": "525400ABCDEF", "nictype2": "virtio"})
+
+	// A running VM's NICs cannot change.
+	s.pretendRunning("running")
+	s.fails(exitFailure, "already locked for a session", "modifyvm", "tender-t", "--nic2", "none")
+}
+
+// dhcpServers is `list dhcpservers`, parsed by tender's parser.
+func (s *sim) dhcpServers() []virtualbox.DHCPServer {
+	s.t.Helper()
+	servers, err := virtualbox.ParseDHCPServers(s.ok("list", "dhcpservers"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return servers
+}
+
+// TestDHCPServer: dhcpserver add, modify and remove take VirtualBox's
+// grammar, refuse what it refuses with its words and exit codes, and the
+// servers and their individual configs persist.
+func TestDHCPServer(t *testing.T) {
+	s := newSim(t)
+	lab := "--network=tender-lab"
+	s.ok("dhcpserver", "add", lab, "--server-ip=192.168.127.1", "--netmask=255.255.255.0", "--lower-ip=192.168.127.128", "--upper-ip=192.168.127.254", "--enable")
+	s.fails(exitSyntax, "DHCP server already exists", "dhcpserver", "add", "--netname", "tender-lab", "--ip", "192.168.127.1", "--netmask", "255.255.255.0", "--lowerip", "192.168.127.128", "--upperip", "192.168.127.254")
+	// --netname is --network; a MAC is written either way.
+	s.ok("dhcpserver", "modify", "--netname=tender-lab", "--mac-address=52:54:00:6c:61:01", "--fixed-address=192.168.127.2")
+	s.ok("dhcpserver", "modify", lab, "--mac-address", "5254006C6102", "--fixed-address", "192.168.127.3")
+	want := []virtualbox.DHCPServer{{NetworkName: "tender-lab", IP: "192.168.127.1", Lower: "192.168.127.128", Upper: "192.168.127.254", NetworkMask: "255.255.255.0", Enabled: true,
+		Fixed: map[string]string{"52:54:00:6c:61:01": "192.168.127.2", "52:54:00:6c:61:02": "192.168.127.3"}}}
+	if got := s.dhcpServers(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("servers = %+v\nwant %+v", got, want)
+	}
+	if out := s.ok("list", "dhcpservers"); !strings.Contains(out, "Individual Config:    MAC 52:54:00:6c:61:01\n    Fixed Address:    192.168.127.2\n") {
+		t.Errorf("list dhcpservers:\n%s", out)
+	}
+
+	for _, bad := range []struct {
+		code int
+		want string
+		args []string
+	}{
+		{exitSyntax, "DHCP server does not exist", []string{"modify", "--network=tender-nope", "--mac-address=52:54:00:6c:61:01", "--fixed-address=192.168.127.2"}},
+		{exitSyntax, "--fixed-address can only be applied to a VM NIC or an MAC address", []string{"modify", lab, "--fixed-address=192.168.127.9"}},
+		{exitSyntax, "--remove-config cannot be applied to the global config", []string{"modify", lab, "--remove-config"}},
+		{exitSyntax, "--remove-config does not apply to the 'add' subcommand", []string{"add", "--network=tender-x", "--mac-address=52:54:00:6c:61:01", "--remove-config"}},
+		{exitSyntax, "Invalid argument format: 52:54:00:6c:61", []string{"modify", lab, "--mac-address=52:54:00:6c:61", "--fixed-address=192.168.127.9"}},
+		{exitSyntax, "Either --interface or --network, not both", []string{"modify", lab, "--interface=vboxnet0"}},
+		{exitSyntax, "You need to specify either --network or --interface", []string{"modify", "--enable"}},
+		{exitSyntax, "Missing required option: --upperip", []string{"add", "--network=tender-x", "--server-ip=10.0.0.1", "--netmask=255.0.0.0", "--lower-ip=10.0.0.2"}},
+		{exitSyntax, "Unknown option: --mac", []string{"modify", lab, "--mac=52:54:00:6c:61:01"}},
+		{exitSyntax, "Option '--vm' is not simulated", []string{"modify", lab, "--vm=tender-t", "--fixed-address=192.168.127.9"}},
+		{exitFailure, "Failed to find DHCP server for network 'tender-nope'", []string{"remove", "--network=tender-nope"}},
+		{exitSyntax, "Unknown option: --enable", []string{"remove", lab, "--enable"}},
+	} {
+		s.fails(bad.code, bad.want, append([]string{"dhcpserver"}, bad.args...)...)
+	}
+	if got := s.dhcpServers(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("refused commands changed the servers: %+v", got)
+	}
+
+	// As in VirtualBox, a refused fixed address leaves the MAC's config
+	// added (dynamic), and an add whose addresses are refused leaves the
+	// server created.
+	s.fails(exitFailure, "Invalid IPv4 address '192.168.127.300': VERR_INVALID_PARAMETER", "dhcpserver", "modify", lab, "--mac-address=52:54:00:6c:61:03", "--fixed-address=192.168.127.300")
+	if got := s.dhcpServers()[0].Fixed["52:54:00:6c:61:03"]; got != "" {
+		t.Errorf("the refused MAC's config = %q, want dynamic", got)
+	}
+	s.fails(exitSyntax, "Invalid server address: 10.0.0.256", "dhcpserver", "add", "--network=tender-half", "--server-ip=10.0.0.256", "--netmask=255.0.0.0", "--lower-ip=10.0.0.2", "--upper-ip=10.0.0.9", "--enable")
+	if got := s.dhcpServers(); len(got) != 2 || got[1].NetworkName != "tender-half" || got[1].IP != "" || !got[1].Enabled {
+		t.Errorf("after the refused add: %+v", got)
+	}
+
+	// --remove-config drops one MAC's config (one that is not there is no
+	// error), and remove drops the server with its configs.
+	s.ok("dhcpserver", "modify", lab, "--mac-address=52:54:00:6c:61:01", "--remove-config", "--mac-address=52:54:00:6c:61:03", "--remove-config")
+	s.ok("dhcpserver", "modify", lab, "--mac-address=52:54:00:6c:61:09", "--remove-config")
+	if got := s.dhcpServers()[0].Fixed; !reflect.DeepEqual(got, map[string]string{"52:54:00:6c:61:02": "192.168.127.3"}) {
+		t.Errorf("configs after --remove-config: %v", got)
+	}
+	s.ok("dhcpserver", "remove", lab)
+	s.ok("dhcpserver", "remove", "--netname", "tender-half")
+	if got := s.ok("list", "dhcpservers"); got != "" {
+		t.Errorf("list dhcpservers after remove = %q", got)
+	}
+
+	// A host-only interface's server is named after the interface.
+	s.ok("hostonlyif", "create")
+	s.ok("dhcpserver", "add", "--interface=vboxnet0", "--server-ip=192.168.56.2", "--netmask=255.255.255.0", "--lower-ip=192.168.56.100", "--upper-ip=192.168.56.254", "--enable")
+	if got := s.dhcpServers(); len(got) != 1 || got[0].NetworkName != "HostInterfaceNetworking-vboxnet0" {
+		t.Errorf("host-only server: %+v", got)
+	}
+	if ifs, _ := virtualbox.ParseHostOnlyIfs(s.ok("list", "hostonlyifs")); len(ifs) != 1 || !ifs[0].DHCP {
+		t.Errorf("list hostonlyifs: %+v", ifs)
+	}
+	s.fails(exitFailure, "Failed to locate host-only interface 'vboxnet7'", "dhcpserver", "remove", "--interface=vboxnet7")
+	s.ok("dhcpserver", "remove", "--ifname", "vboxnet0")
+}
+
+// vboxManageScript writes a VBoxManage that runs this test binary as the
+// simulator, and returns its path.
+func vboxManageScript(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "VBoxManage")
+	script := "#!/bin/sh\nVBOXSIM_TEST_AS_VBOXMANAGE=1 exec '" + os.Args[0] + "' \"$@\"\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// TestTenderDriverNetworks runs tender's VirtualBox driver against the
+// simulator for two machines on the tender network "lab": each gets NIC 2
+// on the internal network tender-lab with its MAC, the network's DHCP
+// server is made once and holds both fixed addresses, deleting one machine
+// keeps the server, deleting the last removes it.
+func TestTenderDriverNetworks(t *testing.T) {
+	newSim(t)
+	bin := vboxManageScript(t)
+	d := virtualbox.New(runner.Exec{}, bin)
+	ctx := context.Background()
+	iso := testfakes.TempISO(t, "tender-v0.1.0")
+	spec := func(name string, n int) vm.Spec {
+		dir := t.TempDir()
+		return vm.Spec{Name: name, Dir: dir, ISO: iso, Disk: filepath.Join(dir, "disk.vmdk"), CPUs: 1, MemoryMiB: 512, SerialLog: filepath.Join(dir, "serial.log"),
+			Network: &vm.NetworkAttachment{Name: "lab", MAC: fmt.Sprintf("52:54:00:6c:61:%02x", n), Address: fmt.Sprintf("192.168.127.%d", n+1), Subnet: "192.168.127.0/24",
+				VMSocket: filepath.Join(dir, "lab.sock"), SwitchSocket: filepath.Join(dir, "lab-switch.sock")}}
+	}
+	n1, n2 := spec("n1", 1), spec("n2", 2)
+	const size = 1 << 20
+	for _, s := range []vm.Spec{n1, n2} {
+		if err := d.Preflight(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.CreateDisk(ctx, s, bytes.NewReader(make([]byte, size)), size); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Create(ctx, s); err != nil {
+			t.Fatalf("Create %s: %v", s.Name, err)
+		}
+	}
+	show := func(name string) map[string]string {
+		out, err := runner.Exec{}.Run(ctx, bin, "showvminfo", name, "--machinereadable")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := virtualbox.ParseVMInfo(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Values
+	}
+	wantValues(t, show("tender-n1"), map[string]string{"nic1": "nat", "nic2": "intnet", "intnet2": "tender-lab", "macaddress2": "5254006C6101", "nictype2": "virtio", "cableconnected2": "on"})
+	wantValues(t, show("tender-n2"), map[string]string{"nic2": "intnet", "intnet2": "tender-lab", "macaddress2": "5254006C6102"})
+	servers := func() []virtualbox.DHCPServer {
+		out, err := runner.Exec{}.Run(ctx, bin, "list", "dhcpservers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := virtualbox.ParseDHCPServers(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	lab := virtualbox.DHCPServer{NetworkName: "tender-lab", IP: "192.168.127.1", Lower: "192.168.127.128", Upper: "192.168.127.254", NetworkMask: "255.255.255.0", Enabled: true,
+		Fixed: map[string]string{"52:54:00:6c:61:01": "192.168.127.2", "52:54:00:6c:61:02": "192.168.127.3"}}
+	if got := servers(); !reflect.DeepEqual(got, []virtualbox.DHCPServer{lab}) {
+		t.Fatalf("after two inits: %+v", got)
+	}
+
+	if err := d.Delete(ctx, n1); err != nil {
+		t.Fatal(err)
+	}
+	delete(lab.Fixed, "52:54:00:6c:61:01")
+	if got := servers(); !reflect.DeepEqual(got, []virtualbox.DHCPServer{lab}) {
+		t.Fatalf("after deleting n1: %+v", got)
+	}
+	if err := d.Delete(ctx, n2); err != nil {
+		t.Fatal(err)
+	}
+	if got := servers(); len(got) != 0 {
+		t.Fatalf("after deleting the last machine on the network: %+v", got)
+	}
+	if err := d.Delete(ctx, n2); err != nil {
+		t.Fatalf("Delete again: %v", err)
 	}
 }

@@ -35,8 +35,11 @@ type VM struct {
 	RTCUseUTC        string
 	Paravirt         string
 	Boot             [4]string
-	NIC              [8]string // "", nat, hostonly, …
+	NIC              [8]string // nat, intnet, hostonly, …; "" or "none" is a disabled NIC
 	NICType          [8]string
+	MACAddress       [8]string // 12 upper-case hex digits, as VirtualBox stores them
+	CableConnected   [8]string // "on" or "off"; "" is on (a new NIC's cable is connected)
+	IntNet           [8]string // the internal network of an intnet NIC
 	HostOnlyAdapter  [8]string
 	Forwarding       []string // NIC 1's NAT rules, name,proto,hostip,hostport,guestip,guestport
 	UART1            string   // "off" or "0x3F8 4"
@@ -73,25 +76,37 @@ type SharedFolder struct {
 	ReadOnly  bool
 }
 
-// HostOnly is a host-only interface and its DHCP server.
+// HostOnly is a host-only interface. Its DHCP server, if any, is the one
+// of the network HostInterfaceNetworking-NAME.
 type HostOnly struct {
 	Name    string
 	IP      string
 	Mask    string
-	DHCP    *DHCP
 	Created time.Time
 }
 
-// DHCP is a host-only network's DHCP server.
-type DHCP struct {
+// DHCPServer is one of VirtualBox's DHCP servers, which belong to networks,
+// not to VMs: a host-only interface's (NetworkName
+// HostInterfaceNetworking-IF) or an internal network's (its name). It stays
+// when the VMs on the network are gone, with its individual configs.
+type DHCPServer struct {
+	NetworkName            string
 	IP, Mask, Lower, Upper string
 	Enabled                bool
+	Hosts                  []HostConfig // individual configs by MAC, in the order they were added
+}
+
+// HostConfig is a DHCP server's individual config of one MAC address.
+type HostConfig struct {
+	MAC          string // lower-case and colon-separated, as VirtualBox prints it
+	FixedAddress string // "" is a dynamic address
 }
 
 type registry struct {
-	home     string
-	VMs      []*VM
-	HostOnly []*HostOnly
+	home        string
+	VMs         []*VM
+	HostOnly    []*HostOnly
+	DHCPServers []*DHCPServer
 }
 
 // home is $VBOXSIM_HOME, or ~/.vboxsim.

@@ -147,7 +147,8 @@ func qemuArgv(v *VM, qemu, qmp, accel, incoming string, flatExtent func(string) 
 	default:
 		return nil, fmt.Errorf("NIC 1 mode %q is not simulated (tender uses nat)", v.NIC[0])
 	}
-	// NIC 2 (host-only) is not simulated: the guest sees no second NIC.
+	// NICs 2 to 8 (host-only, internal networks) are recorded, not given to
+	// the guest: it sees no second NIC.
 	if v.UART1 != "off" && strings.HasPrefix(v.UARTMode1, "file ") {
 		args = append(args, "-serial", "file:"+strings.TrimPrefix(v.UARTMode1, "file "))
 	}

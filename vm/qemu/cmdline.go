@@ -3,6 +3,7 @@ package qemu
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -148,6 +149,7 @@ func Cmdline(s vm.Spec, host Host, boot *KernelBoot) ([]string, error) {
 	args = append(args, memoryArgs(s, host)...)
 	args = append(args, bootArgs(garch, s.ISO, boot)...)
 	args = append(args, diskAndNetArgs(s)...)
+	args = append(args, networkArgs(s)...)
 	args = append(args, shareArgs(s, host)...)
 	args = append(args, processArgs(s, host)...)
 	return args, nil
@@ -234,13 +236,36 @@ func bootArgs(garch, iso string, boot *KernelBoot) []string {
 	return nil
 }
 
+// nicModel is the NIC device of both guest arches: q35 and virt both have
+// PCI(e), and the guest's virtio_net driver needs no firmware.
+const nicModel = "virtio-net-pci"
+
 // diskAndNetArgs are the data disk and the user-mode network, with the SSH
 // and Docker ports forwarded from 127.0.0.1.
 func diskAndNetArgs(s vm.Spec) []string {
 	return []string{
 		"-drive", "file=" + escapeOpt(s.Disk) + ",if=virtio,format=raw,discard=unmap",
 		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d,hostfwd=tcp:127.0.0.1:%d-:%d", s.SSHPort, api.SSHPort, s.DockerPort, api.DockerPort),
-		"-device", "virtio-net-pci,netdev=net0",
+		"-device", nicModel + ",netdev=net0",
+	}
+}
+
+// networkArgs are the second NIC, on the tender network s.Network (none
+// without one). It comes after net0 so that the guest's first NIC, eth0,
+// stays the NAT uplink with the forwarded ports. Its frames are unix
+// datagrams: QEMU binds VMSocket and sends to SwitchSocket, where the
+// network's switch (tender-net) listens. QEMU 7.2 unlinks whatever is at
+// VMSocket before it binds it (measured); it starts, and drops the frames,
+// while the switch is not there yet.
+func networkArgs(s vm.Spec) []string {
+	n := s.Network
+	if n == nil {
+		return nil
+	}
+	return []string{
+		"-netdev", "dgram,id=net1,local.type=unix,local.path=" + escapeOpt(n.VMSocket) +
+			",remote.type=unix,remote.path=" + escapeOpt(n.SwitchSocket),
+		"-device", nicModel + ",netdev=net1,mac=" + n.MAC,
 	}
 }
 
@@ -349,6 +374,7 @@ func validate(s vm.Spec, host Host) error {
 			errs = append(errs, fmt.Errorf("share path %q must be absolute", sh.HostPath))
 		}
 	}
+	errs = append(errs, validateNetwork(s.Network, host)...)
 	if host.GOOS == "windows" {
 		if host.QMPPort < 1 || host.QMPPort > 65535 {
 			errs = append(errs, fmt.Errorf("windows needs a TCP port for QMP, got %d", host.QMPPort))
@@ -359,4 +385,29 @@ func validate(s vm.Spec, host Host) error {
 		errs = append(errs, fmt.Errorf("virtiofs socket path %q is longer than %d bytes (use a shorter TENDER_HOME)", sock, vm.MaxSocketPath))
 	}
 	return errors.Join(errs...)
+}
+
+// validateNetwork collects the problems of a machine's tender network NIC.
+func validateNetwork(n *vm.NetworkAttachment, host Host) []error {
+	if n == nil {
+		return nil
+	}
+	var errs []error
+	if host.GOOS == "windows" {
+		// Windows has AF_UNIX stream sockets only; the dgram netdev needs
+		// datagrams.
+		errs = append(errs, fmt.Errorf("network %q: QEMU on Windows has no unix datagram sockets for a NIC on a tender network: %w", n.Name, vm.ErrNotSupported))
+	}
+	if mac, err := net.ParseMAC(n.MAC); err != nil || len(mac) != 6 || strings.Count(n.MAC, ":") != 5 || mac[0]&1 != 0 {
+		errs = append(errs, fmt.Errorf("network %q: MAC address %q must be a unicast address like \"52:54:00:12:34:56\"", n.Name, n.MAC))
+	}
+	for _, p := range []struct{ what, path string }{{"machine's socket", n.VMSocket}, {"switch socket", n.SwitchSocket}} {
+		switch {
+		case !filepath.IsAbs(p.path):
+			errs = append(errs, fmt.Errorf("network %q: the %s path %q must be absolute", n.Name, p.what, p.path))
+		case len(p.path) > vm.MaxSocketPath:
+			errs = append(errs, fmt.Errorf("network %q: the %s path %q is longer than %d bytes (use a shorter TENDER_HOME)", n.Name, p.what, p.path, vm.MaxSocketPath))
+		}
+	}
+	return errs
 }

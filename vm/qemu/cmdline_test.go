@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -51,9 +52,10 @@ var armBoot = KernelBoot{
 }
 
 // armTail is the argv every unix host shares after -smp/-m for an arm64
-// guest: direct kernel boot, the ISO as a SCSI CD for the root.
-func armTail() []string {
-	return []string{
+// guest: direct kernel boot, the ISO as a SCSI CD for the root; extra
+// comes after the NAT NIC.
+func armTail(extra ...string) []string {
+	out := []string{
 		"-kernel", "/home/u/.tender/machines/default/vmlinuz",
 		"-initrd", "/home/u/.tender/machines/default/initrd.img",
 		"-append", "console=ttyAMA0 quiet",
@@ -63,6 +65,9 @@ func armTail() []string {
 		"-drive", "file=/home/u/.tender/machines/default/disk.raw,if=virtio,format=raw,discard=unmap",
 		"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2022-:22,hostfwd=tcp:127.0.0.1:2376-:2376",
 		"-device", "virtio-net-pci,netdev=net0",
+	}
+	out = append(out, extra...)
+	return append(out,
 		"-qmp", "unix:/home/u/.tender/machines/default/qmp.sock,server=on,wait=off",
 		"-serial", "file:/home/u/.tender/machines/default/serial.log",
 		"-display", "none",
@@ -70,7 +75,23 @@ func armTail() []string {
 		"-daemonize",
 		"-name", "tender-default,process=tender-default",
 		"-rtc", "base=utc",
+	)
+}
+
+// labNIC is a machine's NIC on the tender network "lab", its sockets in a
+// directory with a comma (QEMU's option lists escape it by doubling).
+func labNIC() *vm.NetworkAttachment {
+	return &vm.NetworkAttachment{
+		Name: "lab", MAC: "52:54:00:6c:61:62", Address: "192.168.127.2", Subnet: "192.168.127.0/24",
+		VMSocket:     "/home/u/.tender/networks/lab,1/default.sock",
+		SwitchSocket: "/home/u/.tender/networks/lab,1/switch-default.sock",
 	}
+}
+
+// labArgs is labNIC's argv.
+var labArgs = []string{
+	"-netdev", "dgram,id=net1,local.type=unix,local.path=/home/u/.tender/networks/lab,,1/default.sock,remote.type=unix,remote.path=/home/u/.tender/networks/lab,,1/switch-default.sock",
+	"-device", "virtio-net-pci,netdev=net1,mac=52:54:00:6c:61:62",
 }
 
 func cat(parts ...[]string) []string {
@@ -95,6 +116,10 @@ func TestCmdline(t *testing.T) {
 	noArch.Arch = ""
 	arm := testSpec()
 	arm.Arch = "arm64"
+	onLab := testSpec()
+	onLab.Network = labNIC()
+	armOnLab := arm
+	armOnLab.Network = labNIC()
 
 	tests := []struct {
 		name string
@@ -194,6 +219,18 @@ func TestCmdline(t *testing.T) {
 				"-name", "tender-default,process=tender-default",
 				"-rtc", "base=utc",
 			},
+		},
+		{
+			name: "on a tender network: a second virtio NIC after net0, its frames as unix datagrams, commas escaped",
+			spec: onLab,
+			host: Host{GOOS: "linux", GOARCH: "amd64", Accel: KVM},
+			want: cat([]string{"qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "2", "-m", "2048"}, unixTail(labArgs...)),
+		},
+		{
+			name: "arm64 guest on a tender network: the same virtio-net-pci as its net0",
+			spec: armOnLab,
+			host: Host{GOOS: "darwin", GOARCH: "arm64", Accel: HVF},
+			want: cat([]string{"qemu-system-aarch64", "-machine", "virt", "-accel", "hvf", "-cpu", "host", "-smp", "2", "-m", "2048"}, armTail(labArgs...)),
 		},
 		{
 			name: "arm64 guest on apple silicon: hvf, -cpu host, direct kernel boot",
@@ -299,6 +336,21 @@ func TestCmdlineErrors(t *testing.T) {
 			[]string{"use a shorter TENDER_HOME"}},
 		{"windows without a qmp port", testSpec(), Host{GOOS: "windows", GOARCH: "amd64", Accel: WHPX},
 			[]string{"windows needs a TCP port for QMP, got 0"}},
+		{"network socket path too long: one line naming the path", mod(func(s *vm.Spec) {
+			s.Network = labNIC()
+			s.Network.VMSocket = "/" + strings.Repeat("n", 103)
+		}), linux, []string{`network "lab": the machine's socket path "/` + strings.Repeat("n", 103) + `" is longer than 103 bytes (use a shorter TENDER_HOME)`}},
+		{"bad network attachment", mod(func(s *vm.Spec) {
+			s.Network = labNIC()
+			s.Network.MAC, s.Network.SwitchSocket = "53:54:00:6c:61:62", "switch.sock"
+		}), linux, []string{
+			`network "lab": MAC address "53:54:00:6c:61:62" must be a unicast address like "52:54:00:12:34:56"`,
+			`network "lab": the switch socket path "switch.sock" must be absolute`,
+		}},
+		{"MAC without colons", mod(func(s *vm.Spec) { s.Network = labNIC(); s.Network.MAC = "52-54-00-6c-61-62" }), linux,
+			[]string{`MAC address "52-54-00-6c-61-62" must be`}},
+		{"windows on a tender network", mod(func(s *vm.Spec) { s.Network = labNIC() }), Host{GOOS: "windows", GOARCH: "amd64", Accel: WHPX, QMPPort: 49152},
+			[]string{`network "lab": QEMU on Windows has no unix datagram sockets for a NIC on a tender network: not supported by this driver`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -323,5 +375,14 @@ func TestBinary(t *testing.T) {
 	}
 	if _, err := Binary("386"); err == nil {
 		t.Error("Binary(386) succeeded")
+	}
+}
+
+func TestCmdlineNetworkOnWindowsIsNotSupported(t *testing.T) {
+	s := testSpec()
+	s.Network = labNIC()
+	_, err := Cmdline(s, Host{GOOS: "windows", GOARCH: "amd64", Accel: WHPX, QMPPort: 49152}, nil)
+	if !errors.Is(err, vm.ErrNotSupported) {
+		t.Fatalf("Cmdline = %v, want vm.ErrNotSupported", err)
 	}
 }

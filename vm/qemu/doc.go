@@ -56,6 +56,18 @@
 //     Start in that window returns at once and the guest then powers off.
 //     Callers wait for "stopped" before restarting.
 //
+// # Networks between machines
+//
+// A machine with Spec.Network gets a second virtio NIC (net1, the guest's
+// eth1; eth0 stays the NAT uplink) whose Ethernet frames are unix
+// datagrams: QEMU binds Network.VMSocket and sends to Network.SwitchSocket,
+// which the network's switch process binds (-netdev dgram). Start removes a
+// stale VMSocket (QEMU leaves it when it exits) and refuses a socket path
+// longer than vm.MaxSocketPath; Stop(force) removes it. The switch may
+// start after QEMU: until it binds its socket the NIC's frames are dropped.
+// Windows QEMU has no unix datagram sockets, so the NIC is
+// vm.ErrNotSupported there.
+//
 // Save is not supported (vm.ErrNotSupported): QEMU's savevm needs a qcow2
 // disk, and tender's disk is raw.
 //

@@ -160,6 +160,9 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 	if err != nil {
 		return err
 	}
+	if err := prepareNetwork(s); err != nil {
+		return err
+	}
 	if err := d.startVirtiofsd(ctx, s, host); err != nil {
 		d.stopVirtiofsd(s)
 		return err
@@ -324,7 +327,46 @@ func (d *Driver) removeRuntimeFiles(s vm.Spec) {
 	for _, f := range []string{PidFile, QMPSocket, QMPPortFile, StderrFile, KernelFile, InitrdFile} {
 		os.Remove(filepath.Join(s.Dir, f))
 	}
+	if s.Network != nil {
+		_ = removeStaleSocket(s.Network.VMSocket) // QEMU leaves it behind when it exits
+	}
 	d.stopVirtiofsd(s)
+}
+
+// prepareNetwork readies the machine's end of its tender network NIC: the
+// socket's directory, and no stale socket where QEMU binds. (QEMU 7.2
+// unlinks the path itself before binding, but the driver does not rely on
+// one version's habit.) The caller has checked that this machine's QEMU is
+// not running, so a socket there is stale.
+func prepareNetwork(s vm.Spec) error {
+	if s.Network == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(s.Network.VMSocket), 0o700); err != nil {
+		return fmt.Errorf("network %q: %w", s.Network.Name, err)
+	}
+	if err := removeStaleSocket(s.Network.VMSocket); err != nil {
+		return fmt.Errorf("network %q: %w", s.Network.Name, err)
+	}
+	return nil
+}
+
+// removeStaleSocket removes the unix socket at path, if there is one. A
+// file of another kind there is an error: it is not tender's to delete.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSocket == 0:
+		return fmt.Errorf("%s is in the way of the NIC's socket and is not a socket; move it away", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing the stale socket %s: %w", path, err)
+	}
+	return nil
 }
 
 // Delete force-stops a running machine and removes the driver's runtime

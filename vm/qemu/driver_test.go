@@ -416,6 +416,54 @@ func TestStart(t *testing.T) {
 			t.Error("stale runtime files left for QEMU")
 		}
 	})
+	t.Run("on a tender network: a stale socket of the NIC is removed first", func(t *testing.T) {
+		s := fakeSpec(t)
+		s.Network = &vm.NetworkAttachment{Name: "lab", MAC: "52:54:00:6c:61:62", Address: "192.168.127.2", Subnet: "192.168.127.0/24",
+			VMSocket: filepath.Join(s.Dir, "net", "vm.sock"), SwitchSocket: filepath.Join(s.Dir, "net", "switch.sock")}
+		os.Mkdir(filepath.Join(s.Dir, "net"), 0o700)
+		stale := listenUnixgram(t, s.Network.VMSocket)
+		stale.Close() // the socket file stays, as QEMU leaves it when it exits
+		if !exists(s.Network.VMSocket) {
+			t.Fatal("the stale socket is not there to begin with")
+		}
+		r := &recorder{}
+		if err := (&Driver{Runner: r, Host: host}).Start(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.calls) != 1 {
+			t.Fatalf("calls %q", r.calls)
+		}
+		if exists(s.Network.VMSocket) {
+			t.Error("the stale socket is still there for QEMU to trip on")
+		}
+	})
+	t.Run("on a tender network: a file that is not a socket is left alone, and QEMU not run", func(t *testing.T) {
+		s := fakeSpec(t)
+		s.Network = &vm.NetworkAttachment{Name: "lab", MAC: "52:54:00:6c:61:62", Address: "192.168.127.2", Subnet: "192.168.127.0/24",
+			VMSocket: filepath.Join(s.Dir, "vm.sock"), SwitchSocket: filepath.Join(s.Dir, "switch.sock")}
+		os.WriteFile(s.Network.VMSocket, []byte("notes"), 0o600)
+		r := &recorder{}
+		err := (&Driver{Runner: r, Host: host}).Start(ctx, s)
+		want := `network "lab": ` + s.Network.VMSocket + ` is in the way of the NIC's socket and is not a socket; move it away`
+		if err == nil || err.Error() != want || len(r.calls) != 0 {
+			t.Fatalf("Start = %v with calls %q; want %s", err, r.calls, want)
+		}
+		if b, _ := os.ReadFile(s.Network.VMSocket); string(b) != "notes" {
+			t.Error("the file was touched")
+		}
+	})
+	t.Run("on a tender network: a socket path too long is refused in one line naming it", func(t *testing.T) {
+		s := fakeSpec(t)
+		long := filepath.Join(s.Dir, strings.Repeat("s", 110))
+		s.Network = &vm.NetworkAttachment{Name: "lab", MAC: "52:54:00:6c:61:62", Address: "192.168.127.2", Subnet: "192.168.127.0/24",
+			VMSocket: long, SwitchSocket: filepath.Join(s.Dir, "switch.sock")}
+		r := &recorder{}
+		err := (&Driver{Runner: r, Host: host}).Start(ctx, s)
+		want := `network "lab": the machine's socket path "` + long + `" is longer than 103 bytes (use a shorter TENDER_HOME)`
+		if err == nil || err.Error() != want || len(r.calls) != 0 {
+			t.Fatalf("Start = %v with calls %q; want %s", err, r.calls, want)
+		}
+	})
 	t.Run("running: nothing to do", func(t *testing.T) {
 		s := fakeSpec(t)
 		startFakeQEMU(t, s)
@@ -440,6 +488,18 @@ func TestStart(t *testing.T) {
 			t.Errorf("Start error = %v", err)
 		}
 	})
+}
+
+// listenUnixgram binds a unix datagram socket at path, closed when the test
+// ends.
+func listenUnixgram(t *testing.T, path string) *net.UnixConn {
+	t.Helper()
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 func TestCreate(t *testing.T) {

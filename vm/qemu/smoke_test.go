@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +153,83 @@ func TestRealQEMU(t *testing.T) {
 	}
 	if isOurs(pid, markers(s)) {
 		t.Errorf("QEMU pid %d still running", pid)
+	}
+}
+
+// TestRealQEMUNetworkNIC starts the real qemu-system-x86_64 with a NIC on a
+// tender network, to check what the argv tests cannot: QEMU 7.2 accepts the
+// dgram netdev exactly as Cmdline writes it, binds the machine's socket
+// where a stale one was left, and sends the NIC's frames, from that socket
+// and with the NIC's MAC, to the switch's socket. The frame is the
+// firmware's network boot (iPXE's DHCP request, which it tries on net1
+// after net0): ten seconds or so under TCG. Skipped with -short.
+func TestRealQEMUNetworkNIC(t *testing.T) {
+	if testing.Short() || runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		t.Skip("real QEMU smoke test")
+	}
+	prog, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Skip("qemu-system-x86_64 not installed")
+	}
+	ctx := context.Background()
+	s := fakeSpec(t)
+	s.Name = "netsmoke"
+	s.CPUs, s.MemoryMiB = 1, 128
+	s.SSHPort, s.DockerPort = testfakes.FreeTCPPort(t), testfakes.FreeTCPPort(t)
+	s.ISO = testfakes.WriteISO(t, filepath.Join(s.Dir, "empty.iso"), "EMPTY")
+	if err := os.WriteFile(s.Disk, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(s.Disk, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	netDir := filepath.Join(s.Dir, "lab,1") // a comma, which the argv escapes
+	s.Network = &vm.NetworkAttachment{Name: "lab", MAC: "52:54:00:6c:61:62", Address: "192.168.127.2", Subnet: "192.168.127.0/24",
+		VMSocket: filepath.Join(netDir, "vm.sock"), SwitchSocket: filepath.Join(netDir, "switch.sock")}
+	if err := os.Mkdir(netDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	listenUnixgram(t, s.Network.VMSocket).Close() // a stale socket, as a QEMU that exited leaves it
+	sw := listenUnixgram(t, s.Network.SwitchSocket)
+
+	d := &Driver{
+		Runner: runner.Exec{Timeout: time.Minute},
+		Host:   &Host{GOOS: runtime.GOOS, GOARCH: "amd64", Accel: TCG, QEMU: prog},
+	}
+	t.Cleanup(func() { _ = d.Stop(ctx, s, true) })
+	if err := d.Start(ctx, s); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	out, err := d.hmp(ctx, s, "info network")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("info network:\n%s", out)
+	for _, want := range []string{"macaddr=52:54:00:6c:61:62", "net1: index=0,type=dgram"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("info network lacks %q", want)
+		}
+	}
+
+	start := time.Now()
+	sw.SetReadDeadline(start.Add(90 * time.Second))
+	buf := make([]byte, 2048)
+	n, from, err := sw.ReadFromUnix(buf)
+	if err != nil {
+		t.Fatalf("no frame from the NIC at the switch socket: %v", err)
+	}
+	t.Logf("first frame after %v: %d bytes from %s", time.Since(start).Round(100*time.Millisecond), n, from)
+	if from == nil || from.Name != s.Network.VMSocket {
+		t.Errorf("the frame came from %v, want %s", from, s.Network.VMSocket)
+	}
+	if n < 14 || net.HardwareAddr(buf[6:12]).String() != s.Network.MAC {
+		t.Errorf("the frame's source MAC is %v, want %s", net.HardwareAddr(buf[6:min(n, 12)]), s.Network.MAC)
+	}
+
+	if err := d.Stop(ctx, s, true); err != nil {
+		t.Fatalf("Stop(force): %v", err)
+	}
+	if exists(s.Network.VMSocket) {
+		t.Error("the NIC's socket is left behind after Stop(force)")
 	}
 }

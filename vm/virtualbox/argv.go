@@ -1,8 +1,11 @@
 package virtualbox
 
 import (
+	"encoding/hex"
 	"fmt"
+	"net"
 	"strconv"
+	"strings"
 
 	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/vm"
@@ -198,4 +201,34 @@ func dhcpServerAddArgs(ifname string, n HostOnlyNet) []string {
 // hostOnlyNICArgs puts NIC 2 on the host-only interface.
 func hostOnlyNICArgs(name, ifname string) []string {
 	return []string{"modifyvm", name, "--nic2", "hostonly", "--nictype2", "virtio", "--hostonlyadapter2", ifname}
+}
+
+// intnetNICArgs puts NIC 2 on the internal network of a tender network,
+// with the machine's MAC (VirtualBox takes it as 12 hex digits).
+func intnetNICArgs(name string, p intnetPlan) []string {
+	return []string{"modifyvm", name, "--nic2", "intnet", "--intnet2", p.Network, "--nictype2", "virtio",
+		"--macaddress2", strings.ToUpper(hex.EncodeToString(p.MAC)), "--cableconnected2", "on"}
+}
+
+// dhcpServerIntnetArgs adds ("add") or corrects ("modify") the DHCP server
+// of an internal network.
+func dhcpServerIntnetArgs(verb string, p intnetPlan) []string {
+	return []string{"dhcpserver", verb, "--network=" + p.Network,
+		"--server-ip=" + p.Server.String(), "--netmask=" + net.IP(p.Subnet.Mask).String(),
+		"--lower-ip=" + p.Lower.String(), "--upper-ip=" + p.Upper.String(), "--enable"}
+}
+
+// dhcpFixedAddressArgs gives the MAC its fixed address on network's DHCP
+// server (an individual config, VirtualBox 6.1+).
+func dhcpFixedAddressArgs(network string, mac net.HardwareAddr, addr net.IP) []string {
+	return []string{"dhcpserver", "modify", "--network=" + network, "--mac-address=" + mac.String(), "--fixed-address=" + addr.String()}
+}
+
+// dhcpRemoveConfigArgs drops the MAC's individual config.
+func dhcpRemoveConfigArgs(network, mac string) []string {
+	return []string{"dhcpserver", "modify", "--network=" + network, "--mac-address=" + mac, "--remove-config"}
+}
+
+func dhcpServerRemoveArgs(network string) []string {
+	return []string{"dhcpserver", "remove", "--network=" + network}
 }

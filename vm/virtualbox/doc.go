@@ -20,8 +20,11 @@
 //	          CreateDisk: convertfromraw stdin disk.vmdk BYTES --format VMDK
 //	          Create: showvminfo, createvm --basefolder DIR --name tender-NAME --register,
 //	          modifyvm (hardware, NAT on virtio, serial file, rules if ports known),
-//	          [host-only NIC], storagectl SATA, storageattach ISO and disk,
-//	          sharedfolder add --automount + symlink extradata per share
+//	          [host-only NIC | modifyvm --nic2 intnet … on tender-NET],
+//	          storagectl SATA, storageattach ISO and disk,
+//	          sharedfolder add --automount + symlink extradata per share,
+//	          [list dhcpservers, dhcpserver add --network=tender-NET (when missing),
+//	          dhcpserver modify --network=tender-NET --mac-address --fixed-address]
 //	up        showvminfo; modifyvm --natpf1 (when off and the ports changed);
 //	          startvm --type headless; from paused controlvm resume; from
 //	          saved startvm, then controlvm natpf1 if the ports changed
@@ -29,7 +32,9 @@
 //	poweroff  showvminfo; controlvm poweroff, or discardstate when saved
 //	reset     controlvm reset
 //	save      controlvm savestate
-//	delete    showvminfo; controlvm poweroff if running; unregistervm --delete
+//	delete    showvminfo; controlvm poweroff if running; unregistervm --delete;
+//	          [on tender-NET: list dhcpservers, dhcpserver modify --remove-config,
+//	          list vms + showvminfo each, dhcpserver remove when none is on it]
 //
 // The NAT rules "ssh" and "docker" forward 127.0.0.1:SSHPort to 22 and
 // 127.0.0.1:DockerPort to 2376. The ports are chosen by the machine package
@@ -108,4 +113,23 @@
 // overlaps with other settings is an error, since tender never changes
 // interfaces it did not create; otherwise one is created, and VirtualBox's
 // E_ACCESSDENIED is explained with the /etc/vbox/networks.conf fix.
+//
+// # Networks between machines
+//
+// A machine with Spec.Network (the tender network NET) gets NIC 2 on
+// VirtualBox's internal network tender-NET: virtio, the machine's MAC, cable
+// connected; NIC 1 stays the NAT uplink. The internal network's DHCP server
+// (VirtualBox's, started with the first VM on the network) serves from the
+// subnet's first address, has the upper half of the subnet as its dynamic
+// pool, and gives each machine's MAC its static lease as a fixed address
+// (an individual config, VirtualBox 6.1+). Create adds the server when
+// `list dhcpservers` has none for the network and reuses it otherwise
+// (correcting its addresses if they are not the subnet's); Delete removes
+// the machine's individual config, and the server when no registered VM has
+// a NIC on the network any more (read from each VM's showvminfo). A tender
+// network and the host-only network would both be NIC 2: Preflight and
+// Create refuse the two together.
+//
+// An internal network has no DNS server and no names: the machines reach
+// each other by address only (see intnet.go).
 package virtualbox

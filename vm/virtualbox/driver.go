@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,6 +129,9 @@ func (d *Driver) Preflight(ctx context.Context, s vm.Spec) error {
 			return err
 		}
 	}
+	if _, err := d.checkNetwork(s); err != nil {
+		return err
+	}
 	out, err = m.run(ctx, listVMsArgs()...)
 	if err != nil {
 		return err
@@ -168,9 +172,11 @@ var uuidLine = sync.OnceValue(func() *regexp.Regexp {
 
 // Create registers the VM: createvm in the machine directory, modifyvm
 // (hardware, NAT on virtio, the serial log, port rules when the ports are
-// known), the optional host-only NIC, the SATA controller with the ISO and
-// the data disk, and the shared folders with symlinks allowed. On a VM that
-// is already registered it does nothing.
+// known), the optional host-only NIC or the NIC on the tender network, the
+// SATA controller with the ISO and the data disk, and the shared folders
+// with symlinks allowed; on a tender network, then, the internal network's
+// DHCP server (added unless there is one) and the machine's fixed address
+// on it. On a VM that is already registered it does nothing.
 func (d *Driver) Create(ctx context.Context, s vm.Spec) error {
 	m, err := d.manage()
 	if err != nil {
@@ -180,6 +186,10 @@ func (d *Driver) Create(ctx context.Context, s vm.Spec) error {
 	if _, err := d.info(ctx, m, s); err == nil {
 		return nil
 	} else if !errors.Is(err, vm.ErrNotFound) {
+		return err
+	}
+	plan, err := d.checkNetwork(s)
+	if err != nil {
 		return err
 	}
 	out, err := m.run(ctx, createVMArgs(s.Dir, name)...)
@@ -203,6 +213,9 @@ func (d *Driver) Create(ctx context.Context, s vm.Spec) error {
 		rec.HostOnly = ifname
 		steps = append(steps, hostOnlyNICArgs(name, ifname))
 	}
+	if s.Network != nil {
+		steps = append(steps, intnetNICArgs(name, plan))
+	}
 	steps = append(steps, storageCtlArgs(name), attachDVDArgs(name, s.ISO), attachDiskArgs(name, s.Disk))
 	for _, sh := range s.Shares {
 		share := ShareName(sh)
@@ -210,6 +223,11 @@ func (d *Driver) Create(ctx context.Context, s vm.Spec) error {
 	}
 	for _, args := range steps {
 		if _, err := m.run(ctx, args...); err != nil {
+			return err
+		}
+	}
+	if s.Network != nil {
+		if err := d.ensureIntnetDHCP(ctx, m, plan); err != nil {
 			return err
 		}
 	}
@@ -346,7 +364,10 @@ func (d *Driver) Stop(ctx context.Context, s vm.Spec, force bool) error {
 // Delete unregisters the VM and deletes its files (settings, logs, saved
 // state and the data disk), powering it off first if it runs. A VM that is
 // not registered is not an error. The machine directory stays for the
-// caller.
+// caller. Then, for a NIC on a tender network (read from the VM, or from
+// s.Network when the VM is gone already), it removes the MAC's fixed
+// address from the network's DHCP server, and the server itself when no
+// registered VM is left on the network.
 func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
 	m, err := d.manage()
 	if err != nil {
@@ -356,7 +377,7 @@ func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
 	info, err := d.info(ctx, m, s)
 	if errors.Is(err, vm.ErrNotFound) {
 		os.Remove(filepath.Join(s.Dir, StateFile))
-		return nil
+		return d.releaseIntnets(ctx, m, specNICs(s))
 	}
 	if err != nil {
 		return err
@@ -370,8 +391,22 @@ func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
 	if _, err := m.run(ctx, unregisterArgs(name)...); err != nil {
 		return err
 	}
+	m.retryLocked = false
 	os.Remove(filepath.Join(s.Dir, StateFile))
-	return nil
+	return d.releaseIntnets(ctx, m, intnetNICs(info))
+}
+
+// specNICs is the NIC s.Network describes, for a VM VirtualBox no longer
+// has (a Delete that failed half-way, run again).
+func specNICs(s vm.Spec) []intnetNIC {
+	if s.Network == nil {
+		return nil
+	}
+	nic := intnetNIC{Network: intnetPrefix + s.Network.Name}
+	if mac, err := net.ParseMAC(s.Network.MAC); err == nil {
+		nic.MAC = mac.String()
+	}
+	return []intnetNIC{nic}
 }
 
 // Reset hard-reboots the guest, like a reset button.

@@ -399,3 +399,207 @@ func TestCreateWithHostOnly(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// labNIC is machine n's NIC on the tender network "lab".
+func labNIC(n int) *vm.NetworkAttachment {
+	return &vm.NetworkAttachment{Name: "lab", MAC: fmt.Sprintf("52:54:00:6c:61:%02x", n), Address: fmt.Sprintf("192.168.127.%d", n+1),
+		Subnet: "192.168.127.0/24", VMSocket: "/unused/by/virtualbox.sock", SwitchSocket: "/unused/by/virtualbox-switch.sock"}
+}
+
+// onLab is showvminfo of a VM whose NIC 2 is on tender-lab with MAC
+// 52:54:00:6c:61:0N, in VirtualBox's order.
+func onLab(name string, n int) string {
+	return fmt.Sprintf("name=%q\nVMState=\"poweroff\"\nnatnet1=\"nat\"\nmacaddress1=\"080027A1B2C3\"\ncableconnected1=\"on\"\nnic1=\"nat\"\nnictype1=\"virtio\"\n"+
+		"intnet2=\"tender-lab\"\nmacaddress2=\"5254006C61%02X\"\ncableconnected2=\"on\"\nnic2=\"intnet\"\nnictype2=\"virtio\"\nnicspeed2=\"0\"\nnic3=\"none\"\n", name, n)
+}
+
+// labServer is `list dhcpservers` with tender-lab's server as Create makes
+// it, holding fixed addresses for machines ns.
+func labServer(ns ...int) string {
+	out := "NetworkName:    tender-lab\nDhcpd IP:       192.168.127.1\nLowerIPAddress: 192.168.127.128\nUpperIPAddress: 192.168.127.254\nNetworkMask:    255.255.255.0\nEnabled:        Yes\n" +
+		"Global Configuration:\n    minLeaseTime:     default\nGroups:               None\n"
+	if len(ns) == 0 {
+		out += "Individual Configs:   None\n"
+	}
+	for _, n := range ns {
+		out += fmt.Sprintf("Individual Config:    MAC 52:54:00:6c:61:%02x\n    Fixed Address:    192.168.127.%d\n    minLeaseTime:     default\n", n, n+1)
+	}
+	return out
+}
+
+var (
+	labAdd   = []string{"dhcpserver", "add", "--network=tender-lab", "--server-ip=192.168.127.1", "--netmask=255.255.255.0", "--lower-ip=192.168.127.128", "--upper-ip=192.168.127.254", "--enable"}
+	labFix   = []string{"dhcpserver", "modify", "--network=tender-lab", "--server-ip=192.168.127.1", "--netmask=255.255.255.0", "--lower-ip=192.168.127.128", "--upper-ip=192.168.127.254", "--enable"}
+	labFixed = func(n int) []string {
+		return []string{"dhcpserver", "modify", "--network=tender-lab", fmt.Sprintf("--mac-address=52:54:00:6c:61:%02x", n), fmt.Sprintf("--fixed-address=192.168.127.%d", n+1)}
+	}
+)
+
+// createOnLab is Create's script up to the DHCP server, for machine n.
+func createOnLab(s vm.Spec, n int) []step {
+	name := vm.Name(s.Name)
+	return []step{
+		{args: []string{"showvminfo", name, "--machinereadable"}, stderr: strings.ReplaceAll(notRegisteredErr, "tender-default", name), fail: true},
+		answer("UUID: 6f1c2b0e-3a6d-4a4e-9a57-0c8b3f0d2e11\n", "createvm", "--basefolder", s.Dir, "--name", name, "--register"),
+		call("modifyvm", name, "--ostype", "Linux26_64", "--memory", "2048", "--cpus", "2",
+			"--acpi", "on", "--ioapic", "on", "--rtcuseutc", "on", "--paravirtprovider", "kvm",
+			"--boot1", "dvd", "--boot2", "disk", "--boot3", "none", "--boot4", "none",
+			"--nic1", "nat", "--nictype1", "virtio",
+			"--uart1", "0x3F8", "4", "--uartmode1", "file", s.SerialLog),
+		call("modifyvm", name, "--nic2", "intnet", "--intnet2", "tender-lab", "--nictype2", "virtio",
+			"--macaddress2", fmt.Sprintf("5254006C61%02X", n), "--cableconnected2", "on"),
+		call("storagectl", name, "--name", "SATA", "--add", "sata", "--controller", "IntelAhci", "--portcount", "2", "--bootable", "on"),
+		call("storageattach", name, "--storagectl", "SATA", "--port", "0", "--device", "0", "--type", "dvddrive", "--medium", s.ISO),
+		call("storageattach", name, "--storagectl", "SATA", "--port", "1", "--device", "0", "--type", "hdd", "--medium", s.Disk),
+	}
+}
+
+// TestCreateOnNetwork pins Create's calls for a machine on a tender
+// network: NIC 2 on the internal network tender-lab with the machine's
+// MAC, the network's DHCP server added when it is missing, reused when it
+// is there, corrected when its addresses are stale, and the machine's fixed
+// address.
+func TestCreateOnNetwork(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		servers string // list dhcpservers
+		dhcp    []step
+	}{
+		{"first machine: the server is added", readTestdata(t, "list-dhcpservers.txt"),
+			[]step{call(labAdd...), call(labFixed(1)...)}},
+		{"second machine: the server is reused", labServer(2),
+			[]step{call(labFixed(1)...)}},
+		{"a stale server of the name: corrected", strings.ReplaceAll(labServer(), "192.168.127.1\n", "10.9.8.1\n"),
+			[]step{call(labFix...), call(labFixed(1)...)}},
+		{"added by another init since the list: reused", "",
+			[]step{{args: labAdd, fail: true, stderr: "VBoxManage: error: DHCP server already exists\n"}, call(labFix...), call(labFixed(1)...)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, sc, s, _ := newTestDriver(t)
+			s.Name, s.Shares, s.Network = "n1", nil, labNIC(1)
+			steps := append(createOnLab(s, 1), answer(tc.servers, "list", "dhcpservers"))
+			sc.expect(append(steps, tc.dhcp...)...)
+			if err := d.Create(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestDeleteOnNetwork pins Delete's calls for a VM on a tender network: its
+// fixed address goes, and the network's DHCP server only with the last
+// registered VM on it (a VM whose settings cannot be read counts as on it).
+func TestDeleteOnNetwork(t *testing.T) {
+	ctx := context.Background()
+	const otherUUID = "0d9b8f6e-2b7a-4c1d-9e3f-5a6b7c8d9e0f"
+	deleteN1 := []step{
+		answer(onLab("tender-n1", 1), "showvminfo", "tender-n1", "--machinereadable"),
+		call("unregistervm", "tender-n1", "--delete"),
+		answer(labServer(1, 2), "list", "dhcpservers"),
+		call("dhcpserver", "modify", "--network=tender-lab", "--mac-address=52:54:00:6c:61:01", "--remove-config"),
+	}
+	for _, tc := range []struct {
+		name string
+		rest []step
+	}{
+		{"another VM is on the network: the server stays", []step{
+			answer(`"tender-n2" {`+otherUUID+"}\n", "list", "vms"),
+			answer(onLab("tender-n2", 2), "showvminfo", otherUUID, "--machinereadable"),
+		}},
+		{"the last VM on it: the server goes", []step{
+			answer(`"tender-n2" {`+otherUUID+"}\n", "list", "vms"),
+			answer(vmInfo("poweroff"), "showvminfo", otherUUID, "--machinereadable"),
+			call("dhcpserver", "remove", "--network=tender-lab"),
+		}},
+		{"a VM that cannot be read: the server stays", []step{
+			answer(`"<inaccessible>" {`+otherUUID+"}\n", "list", "vms"),
+			{args: []string{"showvminfo", otherUUID, "--machinereadable"}, fail: true, stderr: "VBoxManage: error: The machine is inaccessible\n"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, sc, s, _ := newTestDriver(t)
+			s.Name, s.Network = "n1", labNIC(1)
+			sc.expect(append(append([]step{}, deleteN1...), tc.rest...)...)
+			if err := d.Delete(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
+	t.Run("the VM is gone already (a Delete run again): the leftovers go by the spec", func(t *testing.T) {
+		d, sc, s, _ := newTestDriver(t)
+		s.Name, s.Network = "n1", labNIC(1)
+		sc.expect(
+			step{args: []string{"showvminfo", "tender-n1", "--machinereadable"}, stderr: strings.ReplaceAll(notRegisteredErr, "tender-default", "tender-n1"), fail: true},
+			answer(labServer(1), "list", "dhcpservers"),
+			call("dhcpserver", "modify", "--network=tender-lab", "--mac-address=52:54:00:6c:61:01", "--remove-config"),
+			answer("", "list", "vms"),
+			call("dhcpserver", "remove", "--network=tender-lab"),
+		)
+		if err := d.Delete(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("no server left: nothing more to ask", func(t *testing.T) {
+		d, sc, s, _ := newTestDriver(t)
+		s.Name = "n1"
+		sc.expect(
+			answer(onLab("tender-n1", 1), "showvminfo", "tender-n1", "--machinereadable"),
+			call("unregistervm", "tender-n1", "--delete"),
+			answer(readTestdata(t, "list-dhcpservers.txt"), "list", "dhcpservers"),
+		)
+		if err := d.Delete(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestNetworkRefusedBeforeAnythingIsMade: a bad attachment, or a tender
+// network with the host-only network (both NIC 2), fails Preflight and
+// Create before any VBoxManage call that makes something.
+func TestNetworkRefusedBeforeAnythingIsMade(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		hostOnly string
+		mod      func(n *vm.NetworkAttachment)
+		want     []string
+	}{
+		{"bad values", "", func(n *vm.NetworkAttachment) { n.MAC, n.Address = "53:54:00:6c:61:01", "192.168.128.2" }, []string{
+			`network "lab": MAC address "53:54:00:6c:61:01" must be a unicast address like "52:54:00:12:34:56"`,
+			`network "lab": address 192.168.128.2 is outside the subnet 192.168.127.0/24`,
+		}},
+		{"the DHCP server's address", "", func(n *vm.NetworkAttachment) { n.Address = "192.168.127.1" }, []string{
+			`network "lab": address 192.168.127.1 is the subnet's network, broadcast or DHCP server (192.168.127.1) address`,
+		}},
+		{"not a subnet", "", func(n *vm.NetworkAttachment) { n.Subnet = "192.168.127.0" }, []string{
+			`network "lab": subnet "192.168.127.0" must be an IPv4 network like "192.168.127.0/24", /8 to /30`,
+		}},
+		{"with the host-only network", DefaultHostOnly, func(*vm.NetworkAttachment) {}, []string{
+			`machine "n1" cannot be on network "lab" and have a host-only network: both are NIC 2 under VirtualBox`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, sc, s, _ := newTestDriver(t)
+			d.HostOnly = tc.hostOnly
+			s.Name, s.Network = "n1", labNIC(1)
+			tc.mod(s.Network)
+			// Create: only the look for an existing VM.
+			sc.expect(step{args: []string{"showvminfo", "tender-n1", "--machinereadable"}, stderr: strings.ReplaceAll(notRegisteredErr, "tender-default", "tender-n1"), fail: true})
+			err := d.Create(ctx, s)
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("Create = %v; want %s", err, w)
+				}
+			}
+			sc.expect(answer("7.0.20r163906\n", "--version"))
+			err = d.Preflight(ctx, s)
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("Preflight = %v; want %s", err, w)
+				}
+			}
+		})
+	}
+}

@@ -207,23 +207,71 @@ type DHCPServer struct {
 	Upper       string
 	NetworkMask string
 	Enabled     bool
+	// Fixed holds the server's individual configs (6.1+): MAC address as
+	// VirtualBox prints it ("52:54:00:0a:0b:0c") → fixed address, "" for a
+	// dynamic one. Nil when there are none.
+	Fixed map[string]string
 }
 
 // ParseDHCPServers reads `list dhcpservers`: blocks starting with
 // NetworkName; the server's address is "Dhcpd IP" (6.1+) or "IP" (older).
-// Indented lines (the per-group options of 6.1+) are skipped.
+// Of the indented lines (the per-config settings of 6.1+) only an
+// individual config's "Fixed Address" is read.
 func ParseDHCPServers(out string) ([]DHCPServer, error) {
 	var servers []DHCPServer
-	for _, block := range colonBlocks(out, "NetworkName") {
-		ip := block["Dhcpd IP"]
-		if ip == "" {
-			ip = block["IP"]
+	mac := "" // the individual config being read
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimRight(line, "\r")
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || line == "" {
+			continue
 		}
-		servers = append(servers, DHCPServer{
-			NetworkName: block["NetworkName"], IP: ip,
-			Lower: block["LowerIPAddress"], Upper: block["UpperIPAddress"],
-			NetworkMask: block["NetworkMask"], Enabled: block["Enabled"] == "Yes",
-		})
+		indented := line[0] == ' ' || line[0] == '\t'
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if k == "NetworkName" && !indented {
+			servers = append(servers, DHCPServer{NetworkName: v})
+			mac = ""
+			continue
+		}
+		if len(servers) == 0 {
+			continue
+		}
+		cur := &servers[len(servers)-1]
+		if indented {
+			if k == "Fixed Address" && mac != "" {
+				if v == "dynamic" {
+					v = ""
+				}
+				cur.Fixed[mac] = v
+			}
+			continue
+		}
+		mac = ""
+		switch k {
+		case "Dhcpd IP":
+			cur.IP = v
+		case "IP":
+			if cur.IP == "" {
+				cur.IP = v
+			}
+		case "LowerIPAddress":
+			cur.Lower = v
+		case "UpperIPAddress":
+			cur.Upper = v
+		case "NetworkMask":
+			cur.NetworkMask = v
+		case "Enabled":
+			cur.Enabled = v == "Yes"
+		case "Individual Config":
+			// "MAC 52:54:00:0a:0b:0c", or "VM NIC: UUID slot N, MAC …"
+			if i := strings.LastIndex(v, "MAC "); i >= 0 {
+				mac = strings.ToLower(strings.TrimSpace(v[i+len("MAC "):]))
+				if cur.Fixed == nil {
+					cur.Fixed = map[string]string{}
+				}
+				cur.Fixed[mac] = ""
+			}
+		}
 	}
 	return servers, nil
 }

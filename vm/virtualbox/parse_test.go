@@ -125,8 +125,25 @@ func TestParseDHCPServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []DHCPServer{
-		{"HostInterfaceNetworking-vboxnet0", "192.168.56.100", "192.168.56.101", "192.168.56.254", "255.255.255.0", true},
-		{"HostInterfaceNetworking-vboxnet1", "192.168.59.2", "192.168.59.128", "192.168.59.254", "255.255.255.0", true},
+		{NetworkName: "HostInterfaceNetworking-vboxnet0", IP: "192.168.56.100", Lower: "192.168.56.101", Upper: "192.168.56.254", NetworkMask: "255.255.255.0", Enabled: true},
+		{NetworkName: "HostInterfaceNetworking-vboxnet1", IP: "192.168.59.2", Lower: "192.168.59.128", Upper: "192.168.59.254", NetworkMask: "255.255.255.0", Enabled: true},
+	}
+	if !reflect.DeepEqual(servers, want) {
+		t.Errorf("servers = %+v", servers)
+	}
+}
+
+// An internal network's server with individual configs, by MAC and by VM
+// NIC (VirtualBox 6.1+).
+func TestParseDHCPServersIndividualConfigs(t *testing.T) {
+	servers, err := ParseDHCPServers(readTestdata(t, "list-dhcpservers-intnet.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DHCPServer{
+		{NetworkName: "HostInterfaceNetworking-vboxnet0", IP: "192.168.56.100", Lower: "192.168.56.101", Upper: "192.168.56.254", NetworkMask: "255.255.255.0", Enabled: true},
+		{NetworkName: "tender-lab", IP: "192.168.127.1", Lower: "192.168.127.128", Upper: "192.168.127.254", NetworkMask: "255.255.255.0", Enabled: true,
+			Fixed: map[string]string{"52:54:00:6c:61:01": "192.168.127.2", "08:00:27:a1:b2:c3": ""}},
 	}
 	if !reflect.DeepEqual(servers, want) {
 		t.Errorf("servers = %+v", servers)
