@@ -6,7 +6,9 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,6 +121,41 @@ func TestLayout(t *testing.T) {
 			}
 			if p == "internal/testfakes" && !f.test && !under(f.dir, "test") && f.dir != "internal/testfakes" {
 				t.Errorf("%s imports %s, which is for tests only", f.rel, p)
+			}
+			if p == "netswitch" && !f.test && f.dir != "cmd/tender-net" {
+				t.Errorf("%s imports %s: only cmd/tender-net links the switch", f.rel, p)
+			}
+		}
+	}
+}
+
+// switchModules are what the network switch (netswitch, in tender-net) is
+// built on; their package initialisation alone costs ~30 ms, shellinit's
+// whole budget.
+var switchModules = []string{"github.com/containers/gvisor-tap-vsock", "gvisor.dev/", module + "/netswitch"}
+
+// TestTenderDoesNotLinkTheSwitch: the tender binary, on every platform it
+// is released for, depends on no package of the switch's.
+func TestTenderDoesNotLinkTheSwitch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	for _, goos := range []string{runtime.GOOS, "darwin", "windows"} {
+		cmd := exec.Command("go", "list", "-deps", "-tags", "urfave_cli_no_docs", "-f", "{{.ImportPath}}", ".")
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("GOOS=%s go list -deps .: %v", goos, err)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) < 50 {
+			t.Fatalf("GOOS=%s go list -deps . listed only %d packages", goos, len(deps))
+		}
+		for _, d := range deps {
+			for _, m := range switchModules {
+				if d == m || strings.HasPrefix(d, strings.TrimSuffix(m, "/")+"/") {
+					t.Errorf("GOOS=%s: tender depends on %s: the switch's packages belong in tender-net only", goos, d)
+				}
 			}
 		}
 	}
