@@ -21,8 +21,12 @@ deps:
 # package init costs every run, shellinit in each new shell included.
 # CGO_ENABLED=0, as releases are built: a static binary skips the dynamic loader
 # and libc's thread start-up, a quarter of shellinit's run time.
+# bin/tender-net is a tender network's switch (gvisor-tap-vsock), its own
+# program so that its packages' start-up stays out of tender's; tender finds
+# it beside itself.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs -ldflags '$(LDFLAGS)' -o bin/tender .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tender-net ./cmd/tender-net
 
 # docs/commands.md from the app's own help; a unit test fails when it is stale.
 docs:

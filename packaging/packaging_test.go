@@ -20,7 +20,9 @@ func TestHomebrewFormula(t *testing.T) {
 	for _, want := range []string{
 		`depends_on "qemu"`,
 		`depends_on "go" => :build`,
-		`system "go", "build", *std_go_args(ldflags:)`,
+		`system "go", "build", *std_go_args(ldflags:, tags: "urfave_cli_no_docs")`,
+		`system "go", "build", *std_go_args(ldflags:, output: bin/"tender-net"), "./cmd/tender-net"`,
+		`shell_output("#{bin}/tender-net --version")`,
 		`-X main.version=#{version}`,
 		`-X main.commit=`,
 		`-X main.date=`,

@@ -18,7 +18,8 @@
 #              find and mount the CD (agent/initramfs)
 #   root       /tender/root.sqfs: an allow-list of binaries from the .debs
 #              (scripts/iso/rootfs.txt), their library closure, the modules of
-#              scripts/iso/modules.txt, scripts/iso/rootfs/ and the agent as
+#              scripts/iso/modules.txt (and of modules-ondemand.txt, for the kernel to
+#              load when first asked), scripts/iso/rootfs/ and the agent as
 #              /sbin/tender-agent; stage 1 mounts it under a tmpfs overlay.
 #
 # One source for both: the lists in scripts/iso/ are shared, and a line that
@@ -571,9 +572,12 @@ main() {
 	# root carries only the others (a second copy cost ~0.9 MB of ISO).
 	module_order "$ISO_DIR/modules.txt" | grep -vxF -f "$WORK/modules-initramfs" >"$ROOT/etc/tender/modules"
 	install_modules "$ROOT/etc/tender/modules" "$ROOT/usr/lib/modules/$KVER"
+	# Loaded on demand (modules-ondemand.txt): in the root, not in the list.
+	module_order "$ISO_DIR/modules-ondemand.txt" | grep -vxF -f "$ROOT/etc/tender/modules" | grep -vxF -f "$WORK/modules-initramfs" >"$WORK/modules-ondemand" || true
+	install_modules "$WORK/modules-ondemand" "$ROOT/usr/lib/modules/$KVER"
 	cp "$KMOD/modules.order" "$KMOD/modules.builtin" "$KMOD/modules.builtin.modinfo" "$ROOT/usr/lib/modules/$KVER/"
 	run_depmod "$ROOT"
-	log "root: $(du -sh "$ROOT" | cut -f1)B, $(find "$ROOT" | wc -l) files, $(wc -l <"$ROOT/etc/tender/modules") modules"
+	log "root: $(du -sh "$ROOT" | cut -f1)B, $(find "$ROOT" | wc -l) files, $(wc -l <"$ROOT/etc/tender/modules") modules (and $(wc -l <"$WORK/modules-ondemand") on demand)"
 
 	phase engine
 	mkdir -p "$ISO/tender" "$ISO/boot"

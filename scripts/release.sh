@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# release.sh is `make release`: it cross-builds tender for every platform we
-# ship, archives each binary with the README and licence files that exist,
+# release.sh is `make release`: it cross-builds tender (and tender-net, the
+# switch of tender networks, but for Windows) for every platform we ship,
+# archives the binaries with the README and licence files that exist,
 # and writes SHA256SUMS, all in out/release/. With --check it only builds
 # every package for every platform (no archives): `make cross`, run by
 # `make test`, so a platform-specific file cannot break another platform.
@@ -58,7 +59,12 @@ for p in "${platforms[@]}"; do
 	exe=tender
 	[[ $goos == windows ]] && exe=tender.exe
 	echo "building $name" >&2
-	GOOS=$goos GOARCH=$goarch "$GO" build -trimpath -ldflags "$ldflags" -o "$dir/$exe" .
+	GOOS=$goos GOARCH=$goarch "$GO" build -trimpath -tags urfave_cli_no_docs -ldflags "$ldflags" -o "$dir/$exe" .
+	# tender-net, a tender network's switch, beside tender, where tender
+	# looks for it (networks need unix datagram sockets: not on Windows).
+	if [[ $goos != windows ]]; then
+		GOOS=$goos GOARCH=$goarch "$GO" build -trimpath -ldflags "$ldflags" -o "$dir/tender-net" ./cmd/tender-net
+	fi
 	((${#extras[@]})) && cp "${extras[@]}" "$dir/"
 	if [[ $goos == windows ]]; then
 		(cd "$stage" && zip -qr "$OLDPWD/$out/$name.zip" "$name")

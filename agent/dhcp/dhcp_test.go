@@ -22,7 +22,7 @@ func TestDiscoverEncoding(t *testing.T) {
 	if got := hex.EncodeToString(b[:34]); got != wantHead {
 		t.Errorf("header = %s\nwant     %s", got, wantHead)
 	}
-	wantOpts := "63825363" + "350101" + "3d0701525400123456" + "0c0674656e646572" + "37060103060f333a" + "ff"
+	wantOpts := "63825363" + "350101" + "3d0701525400123456" + "0c0674656e646572" + "37070103060f77333a" + "ff"
 	if got := hex.EncodeToString(b[236 : 236+len(wantOpts)/2]); got != wantOpts {
 		t.Errorf("options = %s\nwant      %s", got, wantOpts)
 	}
@@ -133,5 +133,38 @@ func TestUDPWrapping(t *testing.T) {
 	tcp[9] = 6
 	if _, err := unwrapUDP(tcp, clientPort); err == nil {
 		t.Error("TCP packet accepted")
+	}
+}
+
+func TestDecodeSearch(t *testing.T) {
+	wire := func(labels ...string) []byte {
+		var b []byte
+		for _, l := range labels {
+			b = append(b, byte(len(l)))
+			b = append(b, l...)
+		}
+		return append(b, 0)
+	}
+	// "tender.internal", then "lab.tender.internal" whose tail points back
+	// at offset 0, as RFC 3397's example compresses it.
+	compressed := append(wire("tender", "internal"), 3, 'l', 'a', 'b', 0xC0, 0)
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want []string
+	}{
+		{"none", nil, nil},
+		{"one", wire("tender", "internal"), []string{"tender.internal"}},
+		{"two", append(wire("a", "example"), wire("b")...), []string{"a.example", "b"}},
+		{"compressed", compressed, []string{"tender.internal", "lab.tender.internal"}},
+		{"pointer forward", []byte{0xC0, 5, 0}, nil},
+		{"pointer to itself", []byte{1, 'a', 0xC0, 0}, nil},
+		{"truncated label", []byte{9, 'a', 'b'}, nil},
+		{"good then bad", append(wire("ok"), 7, 'x'), []string{"ok"}},
+		{"reserved label bits", []byte{0x40, 0}, nil},
+	} {
+		if got := decodeSearch(c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: decodeSearch(%v) = %q, want %q", c.name, c.in, got, c.want)
+		}
 	}
 }

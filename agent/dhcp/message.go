@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,7 @@ const (
 	OptDNS          byte = 6
 	OptHostname     byte = 12
 	OptDomainName   byte = 15
+	OptDomainSearch byte = 119 // RFC 3397
 	OptRequestedIP  byte = 50
 	OptLeaseTime    byte = 51
 	OptMessageType  byte = 53
@@ -177,6 +179,7 @@ type Lease struct {
 	Router   net.IP // nil when the server offers none
 	DNS      []net.IP
 	Domain   string
+	Search   []string // the domain search list, in order
 	Server   net.IP
 	Duration time.Duration // 0 means infinite
 	Renew    time.Duration // T1; half of Duration when the server gives none
@@ -201,6 +204,7 @@ func LeaseFrom(m *Message) (Lease, error) {
 		l.DNS = append(l.DNS, ipOpt(v[i:i+4]))
 	}
 	l.Domain = string(m.Option(OptDomainName))
+	l.Search = decodeSearch(m.Option(OptDomainSearch))
 	if v := m.Option(OptLeaseTime); len(v) == 4 {
 		if s := binary.BigEndian.Uint32(v); s != 0xffffffff {
 			l.Duration = time.Duration(s) * time.Second
@@ -222,7 +226,7 @@ func ipOpt(v []byte) net.IP {
 }
 
 // params is the parameter request list every client message carries.
-var params = []byte{OptSubnetMask, OptRouter, OptDNS, OptDomainName, OptLeaseTime, OptRenewalTime}
+var params = []byte{OptSubnetMask, OptRouter, OptDNS, OptDomainName, OptDomainSearch, OptLeaseTime, OptRenewalTime}
 
 // NewDiscover builds the DISCOVER that starts a lease.
 func NewDiscover(xid uint32, hw net.HardwareAddr, hostname string) *Message {
@@ -255,4 +259,61 @@ func NewRequest(offer *Message, hw net.HardwareAddr, hostname string) *Message {
 
 func clientID(hw net.HardwareAddr) Option {
 	return Option{OptClientID, append([]byte{1}, hw...)}
+}
+
+// decodeSearch reads a domain search list (RFC 3397): DNS names in wire
+// format, one after the other, whose labels may end in a pointer to an
+// earlier offset of the same list (RFC 1035's compression). A name it
+// cannot read ends the list there: what came before it is kept.
+func decodeSearch(v []byte) []string {
+	var out []string
+	for i := 0; i < len(v); {
+		name, next, ok := readName(v, i)
+		if !ok {
+			break
+		}
+		if name != "" {
+			out = append(out, name)
+		}
+		i = next
+	}
+	return out
+}
+
+// readName reads the name at off and returns it (without the root's dot)
+// and the offset after it. Pointers must point backwards, which also bounds
+// the loop.
+func readName(v []byte, off int) (name string, next int, ok bool) {
+	var labels []string
+	next = -1
+	for limit := off; ; {
+		if off >= len(v) {
+			return "", 0, false
+		}
+		n := int(v[off])
+		switch {
+		case n == 0:
+			if next < 0 {
+				next = off + 1
+			}
+			return strings.Join(labels, "."), next, true
+		case n&0xC0 == 0xC0:
+			if off+1 >= len(v) {
+				return "", 0, false
+			}
+			ptr := (n&0x3F)<<8 | int(v[off+1])
+			if ptr >= limit {
+				return "", 0, false
+			}
+			if next < 0 {
+				next = off + 2
+			}
+			off, limit = ptr, ptr
+		case n&0xC0 != 0 || off+1+n > len(v):
+			return "", 0, false
+		default:
+			labels = append(labels, string(v[off+1:off+1+n]))
+			off += 1 + n
+		}
+	}
 }

@@ -22,19 +22,11 @@ const DockerSocket = "/var/run/docker.sock"
 const stopGrace = 10 * time.Second
 
 // dockerdArgs is dockerd's command line: TLS with client certs on 2376, the
-// unix socket, and the user's options in the persisted daemon.json.
-//
-// --iptables=false: dockerd's own rules cost ~100 iptables runs at start
-// (twice that on every boot after the first, when it deletes and re-creates
-// the default bridge's rules), at ~100 ms each under emulation: the larger
-// part of its start. Published ports still work through docker-proxy (the
-// userland proxy, listening on the guest's ports, which the host forwards
-// to), and containers reach out through the one masquerade rule the agent
-// adds (masquerade). What is lost is docker's isolation between bridge
-// networks, which a single-user development VM does not need.
+// unix socket, and the user's options in the persisted daemon.json. dockerd
+// manages its own iptables rules, as stock Docker does: the isolation between
+// bridge networks, the DOCKER-USER chain and Swarm's routing mesh need them.
 func dockerdArgs() []string {
 	return []string{
-		"--iptables=false",
 		"--tlsverify",
 		"--tlscacert=" + TLSDir + "/ca.pem",
 		"--tlscert=" + TLSDir + "/server.pem",
@@ -94,29 +86,8 @@ func (a *agent) newContainerd() *service {
 	})
 }
 
-// masqueradeArgs is iptables' command line that checks (op "-C") or adds
-// ("-A") the rule NATting what containers send out of the guest's NICs
-// (dockerd, run with --iptables=false, adds no rules).
-func masqueradeArgs(op string) []string {
-	return []string{"-w", "-t", "nat", op, "POSTROUTING", "-o", "eth+", "-j", "MASQUERADE"}
-}
-
-// masquerade adds the masquerade rule once.
-func (a *agent) masquerade() error {
-	if _, err := a.procs.run(a.ctx, "iptables", masqueradeArgs("-C")...); err == nil {
-		return nil
-	}
-	if _, err := a.procs.run(a.ctx, "iptables", masqueradeArgs("-A")...); err != nil {
-		return fmt.Errorf("adding the containers' masquerade rule: %w", err)
-	}
-	return nil
-}
-
 func (a *agent) newDockerd() *service {
 	return newService("dockerd", a.procs, a.log, func() (*exec.Cmd, error) {
-		if err := a.masquerade(); err != nil {
-			a.log.Printf("%v", err) // containers cannot reach out; dockerd still starts
-		}
 		logf, err := openLog("dockerd.log")
 		if err != nil {
 			return nil, err

@@ -5,7 +5,6 @@ package guest
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 )
 
@@ -36,12 +35,5 @@ func TestEngineHashRE(t *testing.T) {
 		if got := engineHashRE.MatchString(s); got != want {
 			t.Errorf("engineHashRE.MatchString(%q) = %v, want %v", s, got, want)
 		}
-	}
-}
-
-func TestMasqueradeArgs(t *testing.T) {
-	want := []string{"-w", "-t", "nat", "-A", "POSTROUTING", "-o", "eth+", "-j", "MASQUERADE"}
-	if got := masqueradeArgs("-A"); !reflect.DeepEqual(got, want) {
-		t.Errorf("masqueradeArgs(-A) = %q, want %q", got, want)
 	}
 }

@@ -30,6 +30,7 @@ import (
 )
 
 type agent struct {
+	resolv  *resolvState // what the NICs' leases say about names
 	version string
 	log     *logger
 	procs   *procTable

@@ -6,11 +6,13 @@ import (
 	"encoding/binary"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/agent/dhcp"
 )
 
 func TestSSHDConfig(t *testing.T) {
@@ -40,7 +42,6 @@ Subsystem sftp internal-sftp
 
 func TestDockerdArgs(t *testing.T) {
 	want := []string{
-		"--iptables=false",
 		"--tlsverify",
 		"--tlscacert=/var/lib/tender/tls/ca.pem",
 		"--tlscert=/var/lib/tender/tls/server.pem",
@@ -140,10 +141,69 @@ func TestRenderHosts(t *testing.T) {
 }
 
 func TestResolvConf(t *testing.T) {
-	got := renderResolvConf([]net.IP{net.IPv4(10, 0, 2, 3)}, "example.org")
+	got := renderResolvConf([]dhcp.Lease{{DNS: []net.IP{net.IPv4(10, 0, 2, 3)}, Domain: "example.org"}})
 	want := "# written by tender-agent from DHCP\nsearch example.org\nnameserver 10.0.2.3\n"
 	if got != want {
 		t.Errorf("resolv.conf = %q, want %q", got, want)
+	}
+}
+
+// A machine on a tender network: the private NIC's lease (eth1, the
+// switch's DNS and search domain) comes first, whatever order the leases
+// came in, then the NAT NIC's; each server and domain once.
+func TestResolvConfWithAPrivateNetwork(t *testing.T) {
+	r := &resolvState{order: []string{"eth0", "eth1"}}
+	var conf string
+	write := func(c string) error { conf = c; return nil }
+	nat := dhcp.Lease{DNS: []net.IP{net.IPv4(10, 0, 2, 3)}, Domain: "example.org"}
+	private := dhcp.Lease{DNS: []net.IP{net.IPv4(192, 168, 127, 1)}, Search: []string{"tender.internal", "example.org"}}
+	if err := r.set("eth0", nat, write); err != nil {
+		t.Fatal(err)
+	}
+	if want := "# written by tender-agent from DHCP\nsearch example.org\nnameserver 10.0.2.3\n"; conf != want {
+		t.Errorf("with eth0 only: %q, want %q", conf, want)
+	}
+	if err := r.set("eth1", private, write); err != nil {
+		t.Fatal(err)
+	}
+	want := "# written by tender-agent from DHCP\nsearch tender.internal example.org\nnameserver 192.168.127.1\nnameserver 10.0.2.3\n"
+	if conf != want {
+		t.Errorf("with both: %q, want %q", conf, want)
+	}
+	if err := r.set("eth0", nat, write); err != nil { // a renewal keeps the order
+		t.Fatal(err)
+	}
+	if conf != want {
+		t.Errorf("after eth0 renewed: %q, want %q", conf, want)
+	}
+}
+
+// nics orders NICs by their device, so that the NAT NIC (the first PCI
+// slot) is the primary one even when a virtio NIC was named eth0 first.
+func TestNICsInDeviceOrder(t *testing.T) {
+	root := t.TempDir()
+	sysNet := filepath.Join(root, "class", "net")
+	for name, dev := range map[string]string{
+		"eth0": "devices/pci0000:00/0000:00:08.0/virtio0", // VirtualBox's NIC 2, virtio
+		"eth1": "devices/pci0000:00/0000:00:03.0",         // NIC 1, the e1000 NAT NIC
+		"lo":   "",
+		"br0":  "",
+	} {
+		if err := os.MkdirAll(filepath.Join(sysNet, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if dev == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(root, dev), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join(root, dev), filepath.Join(sysNet, name, "device")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := nics(sysNet); !reflect.DeepEqual(got, []string{"eth1", "eth0"}) {
+		t.Errorf("nics = %q, want [eth1 eth0]", got)
 	}
 }
 

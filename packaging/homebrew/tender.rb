@@ -1,4 +1,5 @@
-# Homebrew formula for tender: builds the CLI from source and installs its
+# Homebrew formula for tender: builds the CLI and tender-net (the switch of
+# tender networks) from source and installs the CLI's
 # shell completions. `tender init` downloads the guest image (the ISO) on
 # first use into ~/.tender/cache.
 #
@@ -21,7 +22,9 @@ class Tender < Formula
       -X main.commit=#{build.head? ? Utils.git_short_head(length: 12) : "v#{version}"}
       -X main.date=#{time.iso8601}
     ]
-    system "go", "build", *std_go_args(ldflags:)
+    system "go", "build", *std_go_args(ldflags:, tags: "urfave_cli_no_docs")
+    # A tender network's switch, beside tender, where tender looks for it.
+    system "go", "build", *std_go_args(ldflags:, output: bin/"tender-net"), "./cmd/tender-net"
     generate_completions_from_executable(bin/"tender", "completion")
   end
 
@@ -39,6 +42,7 @@ class Tender < Formula
 
   test do
     assert_match "tender #{version}", shell_output("#{bin}/tender version")
+    assert_match "tender-net #{version}", shell_output("#{bin}/tender-net --version")
     assert_match "complete -o default -F _tender tender", shell_output("#{bin}/tender completion bash")
     assert_match "not-created", shell_output("TENDER_HOME=#{testpath} #{bin}/tender status")
   end
