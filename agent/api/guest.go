@@ -10,10 +10,23 @@ const (
 	DHCPClientPort = 68   // the agent's DHCP client (udp), not a service
 )
 
+// The engine's swarm ports: the managers' control plane (tcp), the nodes'
+// gossip (tcp and udp) and the overlay networks' VXLAN (udp). They are for
+// the machine's peers on its private network, never for the host.
+const (
+	SwarmControlPort = 2377
+	SwarmGossipPort  = 7946
+	SwarmVXLANPort   = 4789
+)
+
 // ReservedPorts are the guest ports that are never reported as published
 // and never forwarded by the host agent: sshd and dockerd have their own
-// forwards, and the DHCP client's port is not a service.
-var ReservedPorts = []Port{{"tcp", SSHPort}, {"tcp", DockerPort}, {"udp", DHCPClientPort}}
+// forwards, the DHCP client's port is not a service, and the swarm ports
+// listen for the other machines of a network only.
+var ReservedPorts = []Port{
+	{"tcp", SSHPort}, {"tcp", DockerPort}, {"udp", DHCPClientPort},
+	{"tcp", SwarmControlPort}, {"tcp", SwarmGossipPort}, {"udp", SwarmGossipPort}, {"udp", SwarmVXLANPort},
+}
 
 // Reserved reports whether p is one of ReservedPorts.
 func Reserved(p Port) bool { return slices.Contains(ReservedPorts, p) }
