@@ -47,4 +47,11 @@ const (
 	// UserdataDir keeps the guest's copy of the userdata it was formatted
 	// with (the entry names of the userdata tar are paths under it).
 	UserdataDir = StateDir + "/userdata"
+	// IngressPortsFile lists the ports a swarm service publishes in
+	// ingress mode, one "tcp/8080" a line (portwatch.FormatIngressFile).
+	// Nothing listens on them in the guest, so watch-ports, run as the
+	// user docker, cannot see them and cannot run iptables: the agent, as
+	// root, reads dockerd's DNAT rules and keeps this file (0644, replaced
+	// whole), and removes it when the machine leaves swarm mode.
+	IngressPortsFile = "/run/tender/ingress-ports"
 )
