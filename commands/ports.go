@@ -14,7 +14,8 @@ func portsCommand(env *Env) *cli.Command {
 		Name:      "ports",
 		Usage:     "list the guest ports forwarded to 127.0.0.1",
 		ArgsUsage: "[NAME]",
-		Description: `Ports the guest listens on (containers' docker run -p, UDP too) are
+		Description: `Ports the guest listens on (containers' docker run -p, UDP too) and the
+ports a swarm service publishes (docker service create -p) are
 forwarded by the machine's host agent to the same port on the host's
 127.0.0.1, within a second or two of the guest opening them. A port already
 taken on the host is skipped and listed with the reason; it is tried again
