@@ -14,11 +14,13 @@ func portsCommand(env *Env) *cli.Command {
 		Name:      "ports",
 		Usage:     "list the guest ports forwarded to 127.0.0.1",
 		ArgsUsage: "[NAME]",
-		Description: `Ports the guest listens on (containers' docker run -p, UDP too) are
+		Description: `Ports the guest listens on (containers' docker run -p, UDP too) and the
+ports a swarm service publishes (docker service create -p) are
 forwarded by the machine's host agent to the same port on the host's
 127.0.0.1, within a second or two of the guest opening them. A port already
 taken on the host is skipped and listed with the reason; it is tried again
-every few seconds. Guest ports 22 and 2376 are never forwarded.
+every few seconds. Guest ports 22 and 2376 are never forwarded, nor the
+swarm's own ports (tcp 2377, tcp and udp 7946, udp 4789).
 It reads a file the host agent keeps; --format json prints it.`,
 		Flags: []cli.Flag{formatFlag()},
 		Action: func(c *cli.Context) error {

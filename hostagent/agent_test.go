@@ -38,6 +38,8 @@ func TestPlan(t *testing.T) {
 			[]Action{{Add: false, Port: port("tcp", 80)}}},
 		{"never 22 or 2376", api.PortEvent{Added: []api.Port{port("tcp", 22), port("tcp", 2376), port("udp", 2376)}}, false,
 			[]Action{{Add: true, Port: port("udp", 2376)}}},
+		{"never the swarm's ports", api.PortEvent{Added: []api.Port{port("tcp", 2377), port("tcp", 7946), port("udp", 7946), port("udp", 4789), port("tcp", 4789)}}, false,
+			[]Action{{Add: true, Port: port("tcp", 4789)}}},
 		{"resync drops what is gone and renews the rest", api.PortEvent{Added: []api.Port{port("tcp", 80), port("tcp", 3000)}}, true,
 			[]Action{{Add: false, Port: port("tcp", 5432)}, {Add: false, Port: port("udp", 53)}, {Add: true, Port: port("tcp", 80)}, {Add: true, Port: port("tcp", 3000)}}},
 	}

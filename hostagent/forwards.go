@@ -66,8 +66,8 @@ type Action struct {
 // holds is removed first unless listed again, and every listed port is
 // forwarded afresh: the hypervisor may have lost or kept forwards while no
 // one watched. Reserved ports (api.ReservedPorts: sshd and dockerd,
-// reached through the VM's own forwards) are ignored, whatever the guest
-// reports.
+// reached through the VM's own forwards, and the swarm's ports, for the
+// machine's peers only) are ignored, whatever the guest reports.
 func (t Table) Plan(ev api.PortEvent, resync bool) []Action {
 	var out []Action
 	added := api.NewPortSet(ev.Added)

@@ -53,7 +53,9 @@ func TestEncodeDecodePortEvents(t *testing.T) {
 func TestReserved(t *testing.T) {
 	for p, want := range map[Port]bool{
 		{"tcp", 22}: true, {"tcp", 2376}: true, {"udp", 68}: true,
+		{"tcp", 2377}: true, {"tcp", 7946}: true, {"udp", 7946}: true, {"udp", 4789}: true,
 		{"udp", 22}: false, {"tcp", 68}: false, {"tcp", 8080}: false,
+		{"udp", 2377}: false, {"tcp", 4789}: false,
 	} {
 		if got := Reserved(p); got != want {
 			t.Errorf("Reserved(%v) = %v, want %v", p, got, want)

@@ -1,8 +1,12 @@
 //go:build linux
 
-// Package portwatch finds the TCP and UDP ports the guest listens on and
+// Package portwatch finds the TCP and UDP ports the guest publishes and
 // streams their changes as JSON lines, for the host agent to forward them to
-// the host's 127.0.0.1.
+// the host's 127.0.0.1. The ports come from two places: the sockets
+// listening in /proc/net/{tcp,tcp6,udp,udp6} (containers' docker run -p,
+// through docker-proxy), and api.IngressPortsFile, where the agent lists
+// the ports a swarm service publishes in ingress mode, which dockerd DNATs
+// without any socket (ParseIngress reads its rules).
 //
 // The host runs `tender-agent watch-ports` over its authenticated SSH
 // connection; the events and their encoding are the contract's (package

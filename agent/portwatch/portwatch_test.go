@@ -110,7 +110,8 @@ func TestWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- Watch(ctx, pw, tables, 10*time.Millisecond, time.Hour) }()
+	ingress := filepath.Join(dir, "ingress-ports")
+	go func() { done <- Watch(ctx, pw, tables, ingress, 10*time.Millisecond, time.Hour) }()
 	dec := api.NewPortEventDecoder(pr)
 	ev, err := dec.Next()
 	if err != nil || !reflect.DeepEqual(ev, api.PortEvent{Added: []api.Port{{Proto: "tcp", Port: 8080}}}) {
@@ -121,9 +122,68 @@ func TestWatch(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(ev, api.PortEvent{Added: []api.Port{{Proto: "tcp", Port: 8081}}, Removed: []api.Port{{Proto: "tcp", Port: 8080}}}) {
 		t.Fatalf("second event = %+v, %v", ev, err)
 	}
+	if err := os.WriteFile(ingress, []byte("tcp/8081\nudp/5353\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev, err = dec.Next()
+	if err != nil || !reflect.DeepEqual(ev, api.PortEvent{Added: []api.Port{{Proto: "udp", Port: 5353}}}) {
+		t.Fatalf("event after the ingress file = %+v, %v", ev, err)
+	}
+	if err := os.Remove(ingress); err != nil {
+		t.Fatal(err)
+	}
+	ev, err = dec.Next()
+	if err != nil || !reflect.DeepEqual(ev, api.PortEvent{Removed: []api.Port{{Proto: "udp", Port: 5353}}}) {
+		t.Fatalf("event after the ingress file went = %+v, %v", ev, err)
+	}
 	cancel()
 	go io.Copy(io.Discard, pr)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestScan merges the sockets with the ingress file: a port in both is one,
+// reserved ports are left out, a missing file or none given adds nothing,
+// and a bad file is an error naming it.
+func TestScan(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tables := map[string][]string{"tcp": {write("tcp", tcp4)}, "udp": {write("udp", udp4)}}
+	sockets := []api.Port{{Proto: "tcp", Port: 8080}, {Proto: "udp", Port: 5353}}
+	tests := []struct {
+		name    string
+		ingress string // the file's path
+		want    []api.Port
+	}{
+		{"ingress ports added", write("ingress", "tcp/80\ntcp/8080\nudp/53\n"),
+			[]api.Port{{Proto: "tcp", Port: 80}, {Proto: "tcp", Port: 8080}, {Proto: "udp", Port: 53}, {Proto: "udp", Port: 5353}}},
+		{"reserved ports left out", write("reserved", "tcp/22\ntcp/2377\nudp/4789\ntcp/9000\n"),
+			[]api.Port{{Proto: "tcp", Port: 8080}, {Proto: "tcp", Port: 9000}, {Proto: "udp", Port: 5353}}},
+		{"an empty file", write("empty", ""), sockets},
+		{"no file", filepath.Join(dir, "missing"), sockets},
+		{"no file given", "", sockets},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Scan(tables, tt.ingress)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Sorted(), tt.want) {
+				t.Fatalf("Scan = %v, want %v", got.Sorted(), tt.want)
+			}
+		})
+	}
+	bad := write("bad", "tcp/80\nhttp\n")
+	_, err := Scan(tables, bad)
+	if want := bad + `: ingress ports: line 2: "http" is not tcp/PORT or udp/PORT`; err == nil || err.Error() != want {
+		t.Fatalf("Scan with a bad ingress file = %v, want %s", err, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/tenderdev/tender/agent/api"
@@ -19,8 +20,10 @@ var Tables = map[string][]string{
 	"udp": {"/proc/net/udp", "/proc/net/udp6"},
 }
 
-// Scan reads the socket tables once. A missing table (no IPv6) is skipped.
-func Scan(tables map[string][]string) (api.PortSet, error) {
+// Scan reads the socket tables and the ingress ports file once. A missing
+// table (no IPv6) is skipped, as is a missing ingress file (not in swarm
+// mode, or no ingress file given: ""). Reserved ports are left out of both.
+func Scan(tables map[string][]string, ingressFile string) (api.PortSet, error) {
 	var lists [][]api.Port
 	for proto, files := range tables {
 		for _, path := range files {
@@ -39,7 +42,32 @@ func Scan(tables map[string][]string) (api.PortSet, error) {
 			lists = append(lists, Listening(proto, socks))
 		}
 	}
-	return api.NewPortSet(lists...), nil
+	ingress, err := readIngressFile(ingressFile)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewPortSet(append(lists, ingress)...), nil
+}
+
+// readIngressFile reads the ports of an ingress ports file, less the
+// reserved ones; none when path is "" or the file does not exist.
+func readIngressFile(path string) ([]api.Port, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ports, err := ParseIngressFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return slices.DeleteFunc(ports, api.Reserved), nil
 }
 
 // Interval is how often Watch looks. Reading the four tables costs well
@@ -47,17 +75,18 @@ func Scan(tables map[string][]string) (api.PortSet, error) {
 // host promises with room for the forward itself.
 const Interval = 250 * time.Millisecond
 
-// Watch writes an event with every listening port, then one for each
-// change, until ctx ends or w fails (the host hung up). A line "{}" every
-// keepalive tells the host the guest is alive even when nothing changes.
-func Watch(ctx context.Context, w io.Writer, tables map[string][]string, interval, keepalive time.Duration) error {
+// Watch writes an event with every listening port (Scan's), then one for
+// each change, until ctx ends or w fails (the host hung up). A line "{}"
+// every keepalive tells the host the guest is alive even when nothing
+// changes.
+func Watch(ctx context.Context, w io.Writer, tables map[string][]string, ingressFile string, interval, keepalive time.Duration) error {
 	cur := api.PortSet{}
 	first := true
 	lastWrite := time.Now()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		next, err := Scan(tables)
+		next, err := Scan(tables, ingressFile)
 		if err != nil {
 			return err
 		}

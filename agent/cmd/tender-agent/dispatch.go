@@ -28,7 +28,7 @@ func handlers(version string) map[string]handler {
 		api.CmdWatchPorts: func(_ []string, stdout io.Writer) error {
 			ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 			defer stop()
-			return portwatch.Watch(ctx, stdout, portwatch.Tables, portwatch.Interval, 5*time.Second)
+			return portwatch.Watch(ctx, stdout, portwatch.Tables, api.IngressPortsFile, portwatch.Interval, 5*time.Second)
 		},
 		api.CmdClock: func(_ []string, stdout io.Writer) error {
 			_, err := fmt.Fprintln(stdout, api.FormatClock(time.Now()))
