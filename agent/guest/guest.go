@@ -152,6 +152,7 @@ func (a *agent) boot() {
 		return
 	}
 	a.phase(api.PhaseDockerdReady)
+	go a.watchIngress(a.ctx) // swarm services' published ports, for watch-ports
 	modules.loadRest()
 	select {
 	case <-netUp:
