@@ -121,6 +121,19 @@ func (s *Store) lock(ctx context.Context, name string) (unlock func(), err error
 	}, nil
 }
 
+// loadLocked takes network name's lock and loads it under the lock; the
+// caller releases the lock with unlock.
+func (s *Store) loadLocked(ctx context.Context, name string) (n *Network, unlock func(), err error) {
+	if unlock, err = s.lock(ctx, name); err != nil {
+		return nil, nil, err
+	}
+	if n, err = s.Load(name); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return n, unlock, nil
+}
+
 // Load reads network name.
 func (s *Store) Load(name string) (*Network, error) {
 	if err := ValidateName(name); err != nil {
@@ -270,15 +283,11 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 	if _, err := s.Load(name); err != nil {
 		return err
 	}
-	unlock, err := s.lock(ctx, name)
+	n, unlock, err := s.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	n, err := s.Load(name)
-	if err != nil {
-		return err
-	}
 	if len(n.Leases) > 0 {
 		return fmt.Errorf("network %q is used by %s: delete those machines first (`tender delete NAME`)", name, strings.Join(n.Machines(), ", "))
 	}
@@ -337,15 +346,11 @@ func (s *Store) Leave(ctx context.Context, name, machine string) error {
 		}
 		return err
 	}
-	unlock, err := s.lock(ctx, name)
+	n, unlock, err := s.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	n, err := s.Load(name)
-	if err != nil {
-		return err
-	}
 	i := slices.IndexFunc(n.Leases, func(l Lease) bool { return l.Machine == machine })
 	if i < 0 {
 		return nil

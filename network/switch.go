@@ -102,15 +102,11 @@ func (s *Store) SwitchPID(name string) int {
 // members (a machine joined or left). The machines ride out a restart:
 // their frames are datagrams, with no connection to re-establish.
 func (s *Store) EnsureSwitch(ctx context.Context, name, program string, vmSocket func(machine string) string) error {
-	unlock, err := s.lock(ctx, name)
+	n, unlock, err := s.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	n, err := s.Load(name)
-	if err != nil {
-		return err
-	}
 	want, err := json.MarshalIndent(s.switchConfig(n, vmSocket), "", "  ")
 	if err != nil {
 		return err
@@ -147,15 +143,11 @@ func (s *Store) EnsureSwitch(ctx context.Context, name, program string, vmSocket
 
 // StopSwitch stops network name's switch, if it runs.
 func (s *Store) StopSwitch(ctx context.Context, name string) error {
-	unlock, err := s.lock(ctx, name)
+	n, unlock, err := s.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	n, err := s.Load(name)
-	if err != nil {
-		return err
-	}
 	s.stopSwitch(n)
 	return nil
 }
