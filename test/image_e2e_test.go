@@ -237,16 +237,17 @@ func TestImage(t *testing.T) {
 		if err != nil || net.ParseIP(ip) == nil {
 			t.Fatalf("iso-web's address: %q %v", out, err)
 		}
+		// (timeout, not wget -T: Debian's busybox 1.35 wget crashes on -T.)
 		// The same network reaches it (so that the next check can fail
 		// for the right reason only)…
-		if out, err := vm2.Docker("run", "--rm", "--network", "iso-a", "busybox", "wget", "-qO-", "-T", "5", "http://"+ip+"/"); err != nil || strings.TrimSpace(out) != "hi" {
+		if out, err := vm2.Docker("run", "--rm", "--network", "iso-a", "busybox", "timeout", "5", "wget", "-qO-", "http://"+ip+"/"); err != nil || strings.TrimSpace(out) != "hi" {
 			t.Fatalf("from iso-a: %q %v", out, err)
 		}
 		// …another one does not.
-		if out, err := vm2.Docker("run", "--rm", "--network", "iso-b", "busybox", "wget", "-qO-", "-T", "5", "http://"+ip+"/"); err == nil {
+		if out, err := vm2.Docker("run", "--rm", "--network", "iso-b", "busybox", "timeout", "5", "wget", "-qO-", "http://"+ip+"/"); err == nil {
 			t.Errorf("a container on iso-b reached iso-web on iso-a: %q", out)
 		}
-		if out, err := vm2.Docker("run", "--rm", "--network", "iso-b", "busybox", "wget", "-qO-", "-T", "5", "http://10.0.2.2:1/"); err != nil && !strings.Contains(out, "refused") {
+		if out, err := vm2.Docker("run", "--rm", "--network", "iso-b", "busybox", "timeout", "5", "wget", "-qO-", "http://10.0.2.2:1/"); err != nil && !strings.Contains(out, "refused") {
 			t.Errorf("a container on iso-b cannot reach the host (10.0.2.2): %q %v", out, err)
 		}
 		if out, err := vm2.Run("sudo -n iptables -w -S DOCKER-USER"); err != nil || !strings.Contains(out, "-N DOCKER-USER") {
