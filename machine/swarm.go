@@ -76,7 +76,8 @@ type SwarmNode struct {
 }
 
 // swarmMachine loads machine name for a swarm use case: it must be on a
-// network (want: that one, unless ""), and is started when it is not running.
+// network (want: that one, unless ""), and is started (or waited for) until
+// its Docker answers.
 func (s *Store) swarmMachine(ctx context.Context, name, want string) (*Machine, error) {
 	m, err := s.Load(name, config.Layer{})
 	if err != nil {
@@ -88,19 +89,15 @@ func (s *Store) swarmMachine(ctx context.Context, name, want string) (*Machine, 
 	if want != "" && m.Network.Name != want {
 		return nil, fmt.Errorf("machine %q is on network %q, not %q: the machines of a swarm must share one network", name, m.Network.Name, want)
 	}
-	st, err := m.driver.State(ctx, m.Spec())
-	if err != nil {
+	// Up, whatever the machine's state: it starts a stopped machine, waits
+	// for another `up` of it that is under way (it holds the machine's
+	// lock), waits for a booting guest's Docker, and returns at once for a
+	// machine that runs and answers.
+	if _, err := s.Up(ctx, name, config.Layer{}); err != nil {
 		return nil, err
 	}
-	if st != Running {
-		if _, err := s.Up(ctx, name, config.Layer{}); err != nil {
-			return nil, err
-		}
-		if m, err = s.Load(name, config.Layer{}); err != nil {
-			return nil, err
-		}
-	} else if err := m.pingDocker(ctx); err != nil {
-		return nil, fmt.Errorf("machine %q runs but its Docker does not answer (%v): try `tender up%s`", name, err, NameArg(name))
+	if m, err = s.Load(name, config.Layer{}); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
