@@ -223,7 +223,7 @@ docker service create --detach --name web --replicas 2 --network web-net -p `+st
 		t.Fatalf("n2's address went from %s to %s", n2Addr, got)
 	}
 	eventually(t, "n2 Ready again", 60*time.Second, nodesReady(2))
-	if out := c.tender("ssh", "n2", "--", "ip addr show eth1"); !strings.Contains(out, n2Addr+"/") {
+	if out := c.tender("ssh", "n2", "--", "busybox ip -4 addr show eth1"); !strings.Contains(out, n2Addr+"/") {
 		t.Fatalf("n2's eth1 after up: %q, want %s", out, n2Addr)
 	}
 
