@@ -143,6 +143,12 @@ func (a *agent) boot() {
 	<-a.sshd.started
 	a.phase(api.PhaseSSHDStarted)
 	<-dockerModules // netfilter, bridge, overlay: dockerd needs them
+	// At boot only: the kernel holds no rules of the last boot, so the
+	// default bridge's restore and deletion would be ~60 iptables runs
+	// for nothing (bench/RESULTS.md).
+	if err := dropStaleDefaultBridge(DockerNetworkStore); err != nil {
+		a.log.Printf("%v", err)
+	}
 	go a.dockerd.run()
 
 	wctx, cancel := context.WithTimeout(a.ctx, 3*time.Minute)
