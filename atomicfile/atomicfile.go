@@ -92,6 +92,9 @@ func WriteFunc(path string, perm os.FileMode, fill func(f *os.File) error) (err 
 	return nil
 }
 
+// SyncDir makes a rename in dir durable (for renames made outside Write).
+func SyncDir(dir string) error { return syncDir(dir) }
+
 // syncDir makes a rename in dir durable.
 func syncDir(dir string) error {
 	if runtime.GOOS == "windows" {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +16,12 @@ const netBlobMB = 32
 // benchNetwork adds the figures of [swarm]: TCP from one machine to another
 // over their network's switch (net_vm_vm_mb_s) and from a machine to the
 // host over its NAT NIC (net_vm_host_mb_s), in the same run, and the guest
-// memory of a machine on a network. Each is an HTTP POST of netBlobMB MB
-// with the guest's busybox wget, timed in the guest; the receiving end of
-// vm_vm is busybox httpd with a CGI that discards the body, that of
-// vm_host a Go handler on 127.0.0.1 (the guest reaches the host's loopback
-// as 10.0.2.2).
+// memory of a machine on a network. Each sends netBlobMB MB with the
+// guest's busybox nc, timed in the guest, to a sink that counts what it
+// received: busybox nc -l on n2, a Go listener on the host's 127.0.0.1 (the
+// guest reaches the host's loopback as 10.0.2.2). A figure whose sink got
+// less is an error. (Not busybox wget --post-file: the one in the image
+// sends an empty body.)
 func benchNetwork(res Results, iso string) error {
 	// Two machines on one network; the single-machine ones are off, so
 	// the two cores are theirs.
@@ -43,19 +43,27 @@ func benchNetwork(res Results, iso string) error {
 	}
 	n2 := strings.TrimSpace(out)
 	blob := fmt.Sprintf("dd if=/dev/zero of=/tmp/blob bs=1M count=%d 2>/dev/null", netBlobMB)
-	timedPost := func(url string) string {
-		return blob + `; s=$(date +%s%N); busybox wget -q -O /dev/null --post-file /tmp/blob ` + url + `; e=$(date +%s%N); echo $((e - s))`
+	timedSend := func(host string, port int) string {
+		return fmt.Sprintf(`%s; s=$(date +%%s%%N); busybox nc %s %d < /tmp/blob || exit 1; e=$(date +%%s%%N); echo $((e - s))`, blob, host, port)
 	}
+	want := int64(netBlobMB << 20)
 
-	// The sink on n2: busybox httpd on 8099 running a CGI that reads the
-	// body and throws it away.
-	sink := `mkdir -p /tmp/www/cgi-bin && printf '#!/bin/sh\ncat >/dev/null\nprintf "Content-Type: text/plain\\r\\n\\r\\nok\\n"\n' > /tmp/www/cgi-bin/sink && chmod +x /tmp/www/cgi-bin/sink && busybox httpd -p 8099 -h /tmp/www`
+	// The sink on n2: busybox nc -l for one connection, counting bytes.
+	const sinkPort = 8099
+	sink := fmt.Sprintf(`rm -f /tmp/got; (busybox nc -l -p %d | wc -c > /tmp/got.part && mv /tmp/got.part /tmp/got) >/dev/null 2>&1 </dev/null & sleep 1`, sinkPort)
 	if _, err := tender("ssh", "n2", "--", sink); err != nil {
 		return err
 	}
-	vmvm, err := guestNanos("n1", timedPost("http://"+n2+":8099/cgi-bin/sink"))
+	vmvm, err := guestNanos("n1", timedSend(n2, sinkPort))
 	if err != nil {
 		return fmt.Errorf("net_vm_vm: %w", err)
+	}
+	out, err = tender("ssh", "n2", "--", "for i in 1 2 3 4 5 6 7 8 9 10; do [ -f /tmp/got ] && break; sleep 1; done; cat /tmp/got")
+	if err != nil {
+		return fmt.Errorf("net_vm_vm: reading what n2 received: %w", err)
+	}
+	if got, _ := strconv.ParseInt(strings.TrimSpace(out), 10, 64); got != want {
+		return fmt.Errorf("net_vm_vm: n2 received %q bytes, want %d", strings.TrimSpace(out), want)
 	}
 
 	// The sink on the host.
@@ -64,19 +72,28 @@ func benchNetwork(res Results, iso string) error {
 		return err
 	}
 	defer l.Close()
-	var got int64
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, _ = io.Copy(io.Discard, r.Body)
-		fmt.Fprintln(w, "ok")
-	})}
-	go srv.Serve(l) //nolint:errcheck // ends with l
-	port := l.Addr().(*net.TCPAddr).Port
-	vmhost, err := guestNanos("n1", timedPost("http://10.0.2.2:"+strconv.Itoa(port)+"/"))
+	received := make(chan int64, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			received <- -1
+			return
+		}
+		n, _ := io.Copy(io.Discard, c)
+		c.Close()
+		received <- n
+	}()
+	vmhost, err := guestNanos("n1", timedSend("10.0.2.2", l.Addr().(*net.TCPAddr).Port))
 	if err != nil {
 		return fmt.Errorf("net_vm_host: %w", err)
 	}
-	if got != netBlobMB<<20 {
-		return fmt.Errorf("net_vm_host: the host received %d bytes, want %d", got, netBlobMB<<20)
+	select {
+	case got := <-received:
+		if got != want {
+			return fmt.Errorf("net_vm_host: the host received %d bytes, want %d", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		return errors.New("net_vm_host: the host's sink got no connection")
 	}
 	mb := float64(netBlobMB<<20) / 1e6
 	res["net_vm_vm_mb_s"] = round(mb/vmvm.Seconds(), 1)

@@ -74,11 +74,21 @@ func saveCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "save",
 		Aliases:   []string{"suspend"},
-		Usage:     "suspend the machine to disk, where the driver supports it",
+		Usage:     "suspend the machine to a file; `tender up` resumes it with every container as it was",
 		ArgsUsage: "[NAME]",
+		Description: `The machine's memory goes to a file in its directory and its hypervisor
+exits; status says saved. The shared folders are unmounted in the guest for the save and
+mounted again at the resume; a running container that bind-mounts one makes the save
+refuse, naming it (--force stops it first). Set down_action: save to make
+` + "`tender down`" + ` save too.
+
+Examples:
+   tender save
+   tender save dev --force`,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "stop the containers that bind-mount a shared folder, then save"}},
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
-				return st.Save(c.Context, name)
+				return st.Save(c.Context, name, c.Bool("force"))
 			})
 		},
 	}

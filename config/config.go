@@ -42,11 +42,12 @@ const (
 	KeyAccel       = "accel"
 	KeyVBoxManage  = "vbm"
 	KeyBootTimeout = "boot_timeout"
+	KeyDownAction  = "down_action"
 )
 
 var keys = []string{
 	KeyDriver, KeyCPUs, KeyMemory, KeyDiskSize, KeyISO, KeyISOURL, KeySSHPort,
-	KeyDockerPort, KeyShares, KeyShareType, KeyDNS, KeyArch, KeyAccel, KeyVBoxManage, KeyBootTimeout,
+	KeyDockerPort, KeyShares, KeyShareType, KeyDNS, KeyArch, KeyAccel, KeyVBoxManage, KeyBootTimeout, KeyDownAction,
 }
 
 // Keys returns every YAML key, in the documented order.
@@ -83,6 +84,9 @@ const (
 	defaultMemoryMiB   = 2048
 	defaultDiskMiB     = 20 * 1024
 	defaultTimeout     = 5 * time.Minute
+	// DownShutdown and DownSave are the values of down_action.
+	DownShutdown = "shutdown"
+	DownSave     = "save"
 )
 
 // The accepted values of the enumerated keys.
@@ -93,6 +97,9 @@ var (
 	// ShareTypes: auto is virtiofs where the qemu driver finds virtiofsd,
 	// 9p elsewhere; virtualbox shares are always vboxsf.
 	ShareTypes = []string{"auto", api.Share9p, api.ShareVirtiofs}
+	// DownActions: what `tender down` does. save keeps the machine's memory
+	// (see `tender save`) where the driver can.
+	DownActions = []string{DownShutdown, DownSave}
 )
 
 // Share is a host directory mounted in the guest.
@@ -122,6 +129,7 @@ type Layer struct {
 	Accel       *string
 	VBoxManage  *string
 	BootTimeout *time.Duration
+	DownAction  *string
 
 	// marks says, per key, where the value was read, for messages and
 	// origins. Absent keys use the Source's name.
@@ -166,6 +174,8 @@ func (l Layer) IsSet(key string) bool {
 		return l.Shares != nil
 	case KeyShareType:
 		return l.ShareType != nil
+	case KeyDownAction:
+		return l.DownAction != nil
 	case KeyDNS:
 		return l.DNS != nil
 	case KeyArch:
@@ -207,6 +217,7 @@ type Settings struct {
 	Accel       string        `json:"accel"`
 	VBoxManage  string        `json:"vbm"` // empty: VBoxManage from PATH
 	BootTimeout time.Duration `json:"boot_timeout"`
+	DownAction  string        `json:"down_action"` // DownShutdown or DownSave
 
 	// Origins says where each key's value came from: "flag",
 	// "env TENDER_MEMORY", "machine.yaml", "config.yaml" or "default".

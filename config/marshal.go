@@ -33,7 +33,7 @@ func (s Settings) Layer() Layer {
 		Driver: &s.Driver, CPUs: &s.CPUs, MemoryMiB: &s.MemoryMiB, DiskSizeMiB: &s.DiskSizeMiB,
 		ISO: &s.ISO, ISOURL: &s.ISOURL, SSHPort: &s.SSHPort, DockerPort: &s.DockerPort,
 		Shares: &shares, ShareType: &s.ShareType, DNS: &dns, Arch: &s.Arch, Accel: &s.Accel, VBoxManage: &s.VBoxManage,
-		BootTimeout: &s.BootTimeout,
+		BootTimeout: &s.BootTimeout, DownAction: &s.DownAction,
 	}
 }
 
@@ -86,6 +86,8 @@ func (l Layer) node(key string, full bool) *yaml.Node {
 		return strPtr(l.Accel)
 	case KeyShareType:
 		return strPtr(l.ShareType)
+	case KeyDownAction:
+		return strPtr(l.DownAction)
 	case KeyVBoxManage:
 		return strPtr(l.VBoxManage)
 	case KeyCPUs:

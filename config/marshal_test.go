@@ -118,6 +118,7 @@ arch: amd64               # from default
 accel: auto               # from default
 vbm: ""                   # from default
 boot_timeout: 5m          # from default
+down_action: shutdown     # from default
 `
 	if got := string(s.YAML(true)); got != want {
 		t.Errorf("YAML(true) =\n%s\nwant\n%s", got, want)

@@ -78,6 +78,8 @@ func (l *Layer) copyKey(key string, from Layer) {
 		l.Shares = from.Shares
 	case KeyShareType:
 		l.ShareType = from.ShareType
+	case KeyDownAction:
+		l.DownAction = from.DownAction
 	case KeyDNS:
 		l.DNS = from.DNS
 	case KeyArch:
@@ -127,6 +129,7 @@ func FillDefaults(l Layer, h Host) Settings {
 		Arch:        h.Arch,
 		Accel:       "auto",
 		BootTimeout: defaultTimeout,
+		DownAction:  DownShutdown,
 		Origins:     map[string]string{},
 		where:       map[string]string{},
 	}
@@ -157,6 +160,7 @@ func FillDefaults(l Layer, h Host) Settings {
 	set(&s.Arch, l.Arch)
 	set(&s.Accel, l.Accel)
 	set(&s.ShareType, l.ShareType)
+	set(&s.DownAction, l.DownAction)
 	set(&s.VBoxManage, l.VBoxManage)
 	if l.BootTimeout != nil {
 		s.BootTimeout = *l.BootTimeout
@@ -246,6 +250,7 @@ func Validate(s Settings, h Host) error {
 	}
 	v.shares(s.Shares, h)
 	v.oneOf(KeyShareType, s.ShareType, ShareTypes)
+	v.oneOf(KeyDownAction, s.DownAction, DownActions)
 	for i, ip := range s.DNS {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			v.fail(fmt.Sprintf("%s[%d]", KeyDNS, i), fmt.Sprintf("must be an IP address like \"1.1.1.1\", got %q", ip))

@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 		Driver: "auto", CPUs: 2, MemoryMiB: 2048, DiskSizeMiB: 20480,
 		ISOURL: "https://github.com/tenderdev/tender/releases/latest/download/tender.iso",
 		Shares: []Share{{Host: "/home/ada", Guest: "/home/ada"}}, ShareType: "auto", DNS: []string{},
-		Arch: "amd64", Accel: "auto", BootTimeout: 5 * time.Minute,
+		Arch: "amd64", Accel: "auto", BootTimeout: 5 * time.Minute, DownAction: "shutdown",
 	}
 	got := Defaults(linux)
 	for _, k := range keys {
@@ -76,6 +76,7 @@ func TestPrecedence(t *testing.T) {
 		KeyAccel:       {"tcg", "kvm", "auto", "tcg"},
 		KeyVBoxManage:  {"/a/vbm", "/b/vbm", "/c/vbm", "/d/vbm"},
 		KeyBootTimeout: {"1m", "2m", "3m", "4m"},
+		KeyDownAction:  {"save", "shutdown", "save", "shutdown"},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("the test covers %d keys of %d", len(values), len(keys))
@@ -165,7 +166,7 @@ func TestResolve(t *testing.T) {
 		"driver": "default", "cpus": "flag", "memory": "env TENDER_MEMORY", "disksize": "default",
 		"iso": "env TENDER_ISO", "iso_url": "default", "ssh_port": "machine.yaml", "docker_port": "default",
 		"shares": "config.yaml", "share_type": "default", "dns": "default", "arch": "default", "accel": "default", "vbm": "default",
-		"boot_timeout": "default",
+		"boot_timeout": "default", "down_action": "default",
 	}
 	if !reflect.DeepEqual(s.Origins, wantOrigins) {
 		t.Errorf("origins = %v\nwant %v", s.Origins, wantOrigins)
@@ -266,6 +267,8 @@ func TestValidate(t *testing.T) {
 			err: "config.yaml:3: field `dns[1]` must be an IP address like \"1.1.1.1\", got \"dns.google\""},
 		{name: "bad share type", yaml: "share_type: nfs\n",
 			err: "config.yaml:1: field `share_type` must be one of auto, 9p, virtiofs, got \"nfs\""},
+		{name: "bad down action", yaml: "down_action: sleep\n",
+			err: "config.yaml:1: field `down_action` must be one of shutdown, save, got \"sleep\""},
 		{name: "bad arch", yaml: "arch: riscv64\n",
 			err: "config.yaml:1: field `arch` must be one of amd64, arm64, got \"riscv64\""},
 		{name: "bad accel", yaml: "accel: fast\n",

@@ -32,6 +32,8 @@ func (l *Layer) Set(key, value string) error {
 		l.Accel = &value
 	case KeyShareType:
 		l.ShareType = &value
+	case KeyDownAction:
+		l.DownAction = &value
 	case KeyVBoxManage:
 		l.VBoxManage = &value
 	case KeyCPUs, KeySSHPort, KeyDockerPort:

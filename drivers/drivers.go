@@ -4,6 +4,7 @@ package drivers
 import (
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 
@@ -33,6 +34,13 @@ func Factory(verbose bool, log io.Writer) machine.DriverFactory {
 			}
 			d.Accel = accel
 			d.Shares = s.ShareType
+			if s.DownAction == config.DownSave && (s.ShareType == "auto" || s.ShareType == "") {
+				// virtiofs cannot be saved (QEMU 7.2: vhost-user-fs is
+				// not migratable); a machine that is to be saved shares
+				// with 9p.
+				d.Shares = qemu.Share9p
+			}
+			d.Warn = func(line string) { fmt.Fprintln(os.Stderr, line) }
 			return d, nil
 		case "virtualbox":
 			return virtualbox.New(run, s.VBoxManage), nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/provision"
@@ -49,6 +50,11 @@ func (s *Store) Down(ctx context.Context, name string) error {
 	if !st.Live() {
 		fmt.Fprintf(s.Progress, "machine %q is already %s\n", name, st)
 		return nil
+	}
+	if m.Settings.DownAction == config.DownSave {
+		if _, ok := m.driver.(vm.Saver); ok && st == vm.Running {
+			return s.save(ctx, m, false)
+		}
 	}
 	fmt.Fprintf(s.Progress, "stopping machine %q…\n", name)
 	s.stopHostAgent(m)
@@ -108,18 +114,83 @@ func (s *Store) Reset(ctx context.Context, name string) error {
 	return r.Reset(ctx, m.Spec())
 }
 
-// Save suspends the VM where the driver can.
-func (s *Store) Save(ctx context.Context, name string) error {
+// Save suspends the VM to disk where the driver can: the guest first
+// releases what a save cannot keep (its shared folders: see api.Suspend;
+// with force, the containers that bind-mount one are stopped), then the
+// driver saves it. When the save fails the guest gets its shares back and
+// runs on, with its host agent.
+func (s *Store) Save(ctx context.Context, name string, force bool) error {
 	m, unlock, err := s.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	return s.save(ctx, m, force)
+}
+
+func (s *Store) save(ctx context.Context, m *Machine, force bool) error {
 	sv, ok := m.driver.(vm.Saver)
 	if !ok {
-		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.driver.Name(), NameArg(name), vm.ErrNotSupported)
+		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.driver.Name(), NameArg(m.Name), vm.ErrNotSupported)
 	}
-	return sv.Save(ctx, m.Spec())
+	st, err := m.driver.State(ctx, m.Spec())
+	if err != nil {
+		return err
+	}
+	if st == vm.Saved {
+		fmt.Fprintf(s.Progress, "machine %q is already saved\n", m.Name)
+		return nil
+	}
+	if st != vm.Running {
+		return fmt.Errorf("machine %q is %s; only a running machine can be saved: %w", m.Name, st, vm.ErrNotRunning)
+	}
+	fmt.Fprintf(s.Progress, "saving machine %q…\n", m.Name)
+	began := time.Now()
+	conn, err := m.Dial(ctx)
+	if err != nil {
+		return fmt.Errorf("connecting to the guest to ready it for the save: %w", err)
+	}
+	out, err := conn.Agent(ctx, api.Suspend(force))
+	conn.Close()
+	if len(out) > 0 {
+		s.Progress.Write(out)
+	}
+	if err != nil {
+		return fmt.Errorf("machine %q was not saved: %w", m.Name, err)
+	}
+	s.stopHostAgent(m)
+	if err := sv.Save(ctx, m.Spec()); err != nil {
+		s.resumeGuest(context.WithoutCancel(ctx), m)
+		s.ensureHostAgent(m)
+		return fmt.Errorf("machine %q was not saved and runs on: %w", m.Name, err)
+	}
+	if m.Network != nil {
+		s.stopSwitchIfIdle(ctx, m.Network.Name, m.Name)
+	}
+	size := ""
+	if sz, ok := m.driver.(vm.StateSizer); ok {
+		size = fmt.Sprintf(", %d MiB", sz.StateSize(m.Spec())>>20)
+	}
+	fmt.Fprintf(s.Progress, "saved machine %q in %.1fs%s; `tender up%s` resumes it\n", m.Name, time.Since(began).Seconds(), size, NameArg(m.Name))
+	return nil
+}
+
+// resumeGuest mounts the guest's shares again (after a resume, or a save
+// that did not happen); a failure is a warning.
+func (s *Store) resumeGuest(ctx context.Context, m *Machine) {
+	if len(m.Settings.Shares) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := m.Dial(ctx)
+	if err == nil {
+		_, err = conn.Agent(ctx, api.Resume())
+		conn.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(s.Progress, "warning: mounting the shared folders again: %v\n", err)
+	}
 }
 
 // Delete stops the VM, removes it from the hypervisor and removes the

@@ -64,7 +64,7 @@ func TestSaveWithoutSaver(t *testing.T) {
 	if _, err := s.Init(context.Background(), "dev", small(t)); err != nil {
 		t.Fatal(err)
 	}
-	err := s.Save(context.Background(), "dev")
+	err := s.Save(context.Background(), "dev", false)
 	if !errors.Is(err, vm.ErrNotSupported) || err.Error() != "save is not supported by the fake driver (use `tender down dev`): "+vm.ErrNotSupported.Error() {
 		t.Errorf("Save = %v", err)
 	}

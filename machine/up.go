@@ -57,7 +57,12 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 	}
 	switch state {
 	case vm.Running:
+		// A save cut short leaves the VM paused: Start lets it run.
+		if err := m.driver.Start(ctx, m.Spec()); err != nil {
+			return nil, err
+		}
 		if err := m.pingDocker(ctx); err == nil {
+			s.resumeGuest(ctx, m) // its shares, if a save stopped half-way
 			if err := s.ensureSwitch(ctx, m); err != nil {
 				fmt.Fprintf(s.Progress, "warning: %v\n", err)
 			}
@@ -82,7 +87,11 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 		if err := writeRuntime(m.Dir, m.Runtime); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(s.Progress, "starting machine %q (%s driver)…\n", name, m.driver.Name())
+		verb := "starting"
+		if state == vm.Saved {
+			verb = "resuming"
+		}
+		fmt.Fprintf(s.Progress, "%s machine %q (%s driver)…\n", verb, name, m.driver.Name())
 		if w, ok := m.driver.(vm.StartWarner); ok {
 			if msg := w.StartWarning(m.Spec()); msg != "" {
 				fmt.Fprintln(s.Progress, msg)
@@ -110,6 +119,9 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 			s.stopSwitchIfIdle(stopCtx, m.Network.Name, m.Name)
 		}
 		return nil, err
+	}
+	if state == vm.Saved || state == vm.Running {
+		s.resumeGuest(ctx, m)
 	}
 	res.Took = time.Since(start)
 	m.Runtime.BootedAt = start

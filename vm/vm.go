@@ -105,6 +105,11 @@ type Saver interface {
 	Save(ctx context.Context, s Spec) error
 }
 
+// StateSizer tells the size of a saved machine's state file.
+type StateSizer interface {
+	StateSize(s Spec) int64
+}
+
 // Forwarder adds and removes 127.0.0.1 port forwards on a running machine.
 type Forwarder interface {
 	Forward(ctx context.Context, s Spec, proto string, hostPort, guestPort int) error

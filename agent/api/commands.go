@@ -16,6 +16,8 @@ const (
 	CmdVersion       = "version"
 	CmdRestartDocker = "restart-docker"
 	CmdPoweroff      = "poweroff"
+	CmdSuspend       = "suspend"
+	CmdResume        = "resume"
 )
 
 // Command describes one of the agent's commands: how it is called and where
@@ -41,6 +43,8 @@ var Commands = []Command{
 	{Name: CmdVersion, Help: "print the agent's version"},
 	{Name: CmdRestartDocker, Help: "restart containerd and dockerd (after new certs)", Root: true, PID1: true},
 	{Name: CmdPoweroff, Help: "stop the engine, unmount and power off", Root: true, PID1: true},
+	{Name: CmdSuspend, Args: "[--force]", Help: "before a save: release the shared folders (refused while a container bind-mounts one; --force stops it) and drop the page cache", Root: true, Max: 1},
+	{Name: CmdResume, Help: "after a resume: mount the shared folders again", Root: true},
 }
 
 // LookupCommand finds a command by name.
@@ -127,6 +131,18 @@ func RestartDocker() Call { return newCall(CmdRestartDocker) }
 
 // Poweroff shuts the guest down cleanly.
 func Poweroff() Call { return newCall(CmdPoweroff) }
+
+// Suspend readies the guest for a save; force stops the containers that
+// bind-mount a share.
+func Suspend(force bool) Call {
+	if force {
+		return newCall(CmdSuspend, "--force")
+	}
+	return newCall(CmdSuspend)
+}
+
+// Resume mounts the shares again after a resume.
+func Resume() Call { return newCall(CmdResume) }
 
 // The control socket protocol, between `tender-agent COMMAND` and PID 1
 // for the commands marked PID1: the client sends the command's name on one

@@ -29,7 +29,7 @@ func TestCalls(t *testing.T) {
 // Every call a builder makes passes the table's own argument check, so the
 // agent accepts what the host sends.
 func TestCallsFitTheTable(t *testing.T) {
-	calls := []Call{WatchPorts(), Clock(), SetClock(time.Now()), SetDNS([]string{"1.1.1.1"}), Version(), RestartDocker(), Poweroff()}
+	calls := []Call{WatchPorts(), Clock(), SetClock(time.Now()), SetDNS([]string{"1.1.1.1"}), Version(), RestartDocker(), Poweroff(), Suspend(false), Suspend(true), Resume()}
 	seen := map[string]bool{}
 	for _, c := range calls {
 		argv := c.Argv()

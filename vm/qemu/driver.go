@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/runner"
+	"github.com/tenderdev/tender/shellquote"
 	"github.com/tenderdev/tender/vm"
 )
 
@@ -39,6 +40,9 @@ type Driver struct {
 	// StartDaemon starts a program that outlives tender, logging to logPath,
 	// and returns its pid; nil means runner.StartDetached.
 	StartDaemon func(logPath, name string, args ...string) (int, error)
+	// Warn prints a one-line warning for the user (a saved state that
+	// cannot be resumed); nil: none is printed.
+	Warn func(line string)
 }
 
 var (
@@ -142,6 +146,7 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 		return err
 	}
 	if st == vm.Running || st == vm.Paused {
+		d.resumePaused(ctx, s)
 		return nil
 	}
 	host, err := d.host(s)
@@ -163,15 +168,46 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 	if err := prepareNetwork(s); err != nil {
 		return err
 	}
+	fp := fingerprint(s, host, argv[0])
+	in, warning := d.incoming(s, fp)
+	d.warn(warning)
+	if in != "" {
+		argv = append(argv, "-incoming", "exec:cat "+shellquote.Quote(in))
+	}
+	if err := writeBootFile(s, fp); err != nil {
+		return err
+	}
 	if err := d.startVirtiofsd(ctx, s, host); err != nil {
 		d.stopVirtiofsd(s)
 		return err
 	}
 	if _, err := d.Runner.Run(ctx, argv[0], argv[1:]...); err != nil {
 		d.stopVirtiofsd(s)
+		if in != "" { // QEMU never read it: still the machine's state
+			_ = os.Rename(in, filepath.Join(s.Dir, StateFile))
+		}
 		return startError(s, err)
 	}
-	return nil
+	if in == "" {
+		return nil
+	}
+	err = d.waitResumed(ctx, s)
+	// Loaded or not, the stream is spent: the guest's disk moves on.
+	_ = d.DiscardState(ctx, s)
+	if err == nil {
+		return nil
+	}
+	d.warn(fmt.Sprintf("warning: the saved state of %q cannot be resumed (%v); it was discarded and the machine boots afresh, its disk intact", s.Name, err))
+	if err := d.Stop(ctx, s, true); err != nil {
+		return err
+	}
+	return d.Start(ctx, s)
+}
+
+func (d *Driver) warn(line string) {
+	if line != "" && d.Warn != nil {
+		d.Warn(line)
+	}
 }
 
 // startError turns QEMU's port-forwarding failure into a PortInUseError.
@@ -201,6 +237,8 @@ func startError(s vm.Spec, err error) error {
 func (d *Driver) State(ctx context.Context, s vm.Spec) (vm.State, error) {
 	pid, err := readPid(filepath.Join(s.Dir, PidFile))
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && savedState(s):
+		return vm.Saved, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return vm.Stopped, nil
 	case err != nil:
@@ -324,7 +362,7 @@ func (d *Driver) removeRuntimeFiles(s vm.Spec) {
 	if _, err := d.runningPid(s); err == nil {
 		return
 	}
-	for _, f := range []string{PidFile, QMPSocket, QMPPortFile, StderrFile, KernelFile, InitrdFile} {
+	for _, f := range []string{PidFile, QMPSocket, QMPPortFile, StderrFile, KernelFile, InitrdFile, BootFile, StateTempFile, StateLoadingFile} {
 		os.Remove(filepath.Join(s.Dir, f))
 	}
 	if s.Network != nil {
@@ -372,7 +410,10 @@ func removeStaleSocket(path string) error {
 // Delete force-stops a running machine and removes the driver's runtime
 // files; the machine directory, disk and serial log stay for the caller.
 func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
-	return d.Stop(ctx, s, true)
+	if err := d.Stop(ctx, s, true); err != nil {
+		return err
+	}
+	return d.DiscardState(ctx, s)
 }
 
 // Reset hard-reboots the guest (QMP system_reset), like a reset button.

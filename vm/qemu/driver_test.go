@@ -371,15 +371,6 @@ func TestStopForce(t *testing.T) {
 	})
 }
 
-// The driver cannot save yet, so it does not claim vm.Saver: machine.Save
-// says so by the driver's name (machine's tests hold that message).
-func TestDoesNotClaimSaver(t *testing.T) {
-	var d vm.Driver = &Driver{}
-	if _, ok := d.(vm.Saver); ok {
-		t.Error("the qemu driver claims vm.Saver but cannot save")
-	}
-}
-
 // recorder is a runner.Runner that records calls and returns err.
 type recorder struct {
 	calls [][]string

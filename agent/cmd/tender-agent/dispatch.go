@@ -55,6 +55,15 @@ func handlers(version string) map[string]handler {
 		},
 		api.CmdRestartDocker: pid1(api.CmdRestartDocker),
 		api.CmdPoweroff:      pid1(api.CmdPoweroff),
+		api.CmdSuspend: func(args []string, stdout io.Writer) error {
+			if len(args) == 1 && args[0] != "--force" {
+				return fmt.Errorf("%s takes only --force, got %q", api.CmdSuspend, args[0])
+			}
+			return guest.Suspend(context.Background(), len(args) == 1, stdout)
+		},
+		api.CmdResume: func(_ []string, stdout io.Writer) error {
+			return guest.Resume(context.Background(), func(f string, a ...any) { fmt.Fprintf(stdout, f+"\n", a...) })
+		},
 	}
 }
 
