@@ -168,6 +168,11 @@ func run() error {
 	res["share_read_ratio"] = round(readRatio, 2)
 	res["share_meta_ratio"] = round(metaRatio, 2)
 
+	step("save and resume of an idle machine (%d runs)", runs)
+	if err := benchSave(res, floor); err != nil {
+		return err
+	}
+
 	step("network between two machines: %d MB machine to machine and machine to host", netBlobMB)
 	if err := benchNetwork(res, iso); err != nil {
 		return err
@@ -497,6 +502,57 @@ func dockerShell(script string) error {
 }
 
 func env() []string { return append(os.Environ(), "TENDER_HOME="+home) }
+
+// benchSave adds the figures of [resume] on the default machine, booted
+// with its share on 9p (virtiofs cannot be saved): save_s is `tender save`
+// until QEMU has exited, resume_s `tender up` of the saved machine until
+// /_ping answers over TLS, save_bytes the state file, beside the guest's
+// used memory before the save.
+func benchSave(res Results, floor float64) error {
+	if _, err := tender("down"); err != nil {
+		return err
+	}
+	os.Setenv("TENDER_SHARE_TYPE", "9p")
+	defer os.Unsetenv("TENDER_SHARE_TYPE")
+	if _, err := tender("up"); err != nil {
+		return err
+	}
+	time.Sleep(10 * time.Second)
+	used, err := guestMemUsed()
+	if err != nil {
+		return err
+	}
+	var saves, resumes []float64
+	var size int64
+	for i := 0; i < runs; i++ {
+		start := time.Now()
+		if _, err := tender("save"); err != nil {
+			return err
+		}
+		saves = append(saves, time.Since(start).Seconds())
+		st, err := os.Stat(filepath.Join(home, "machines", "default", "qemu.state"))
+		if err != nil {
+			return fmt.Errorf("after tender save: %w", err)
+		}
+		size = st.Size()
+		start = time.Now()
+		out, err := tender("up")
+		if err != nil {
+			return err
+		}
+		resumes = append(resumes, time.Since(start).Seconds())
+		if _, err := os.Stat(filepath.Join(home, "machines", "default", "qemu.state")); err == nil {
+			return fmt.Errorf("tender up left the state file behind:\n%s", out)
+		}
+	}
+	res["save_s"] = round(median(saves), 2)
+	res["resume_s"] = round(median(resumes), 2)
+	res["resume_ratio"] = round(median(resumes)/floor, 2)
+	res["save_bytes"] = size
+	res["save_guest_mem_used_bytes"] = used
+	res["save_bytes_ratio"] = round(float64(size)/float64(used), 2)
+	return nil
+}
 
 func step(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)

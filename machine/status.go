@@ -131,9 +131,11 @@ type Info struct {
 	DiskMiB      int               `json:"disk_size_mib"`
 	Paths        map[string]string `json:"paths"`
 	Networks     []NetworkInfo     `json:"networks"` // the tender networks the machine is on; [] for none
-	Runtime      Runtime           `json:"runtime"`
-	Versions     Versions          `json:"versions"`
-	Advice       []string          `json:"advice,omitempty"` // version mismatches that matter, with the fix
+	// SavedBytes is the size of a saved machine's state file (qemu).
+	SavedBytes int64    `json:"saved_bytes,omitempty"`
+	Runtime    Runtime  `json:"runtime"`
+	Versions   Versions `json:"versions"`
+	Advice     []string `json:"advice,omitempty"` // version mismatches that matter, with the fix
 	// Warnings are problems met on the way (the agent did not say its
 	// version); the information is complete without them.
 	Warnings []string `json:"-"`
@@ -165,6 +167,9 @@ func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error)
 		Paths:    m.Paths(),
 		Networks: []NetworkInfo{},
 		Runtime:  m.Runtime,
+	}
+	if sz, ok := m.driver.(vm.StateSizer); ok && state == Saved {
+		info.SavedBytes = sz.StateSize(m.Spec())
 	}
 	if n := m.Network; n != nil {
 		info.Networks = append(info.Networks, NetworkInfo{Name: n.Name, Address: n.Address, MAC: n.MAC})

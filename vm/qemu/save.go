@@ -281,8 +281,8 @@ func (d *Driver) incoming(s vm.Spec, now Fingerprint) (path, warning string) {
 	return loading, ""
 }
 
-// waitResumed waits for QEMU to load the stream at path and run the guest;
-// it reports false when QEMU gave up on it (it exits).
+// waitResumed waits for QEMU to load the stream and lets the guest run;
+// it fails when QEMU gave up on it (it exits) or stopped in another state.
 func (d *Driver) waitResumed(ctx context.Context, s vm.Spec) error {
 	ctx, cancel := context.WithTimeout(ctx, SaveTimeout)
 	defer cancel()
@@ -300,6 +300,12 @@ func (d *Driver) waitResumed(ctx context.Context, s vm.Spec) error {
 			case "running":
 				return nil
 			case "inmigrate", "prelaunch":
+			case "paused", "postmigrate":
+				// Loaded: Save paused the VM before writing it, and that
+				// is how it comes back.
+				if _, err := d.qmp(ctx, s, "cont", nil); err != nil {
+					return fmt.Errorf("QEMU loaded it but would not run the guest: %w", err)
+				}
 			default:
 				return fmt.Errorf("QEMU is %s after loading it", st.Status)
 			}
@@ -313,7 +319,10 @@ func (d *Driver) waitResumed(ctx context.Context, s vm.Spec) error {
 }
 
 // resumePaused lets a machine run that a Save cut short left paused, and
-// removes the partial state. It is quiet when there is nothing to do.
+// removes what that Save wrote: with the guest running again, a state file
+// (even a complete one, if Save was killed between its rename and QEMU's
+// exit) no longer matches the disk. The caller holds the machine lock, so
+// no Save is under way.
 func (d *Driver) resumePaused(ctx context.Context, s vm.Spec) {
 	raw, err := d.qmp(ctx, s, "query-status", nil)
 	if err != nil {
@@ -323,13 +332,11 @@ func (d *Driver) resumePaused(ctx context.Context, s vm.Spec) {
 		Status string `json:"status"`
 	}
 	_ = json.Unmarshal(raw, &st)
-	if st.Status == "running" {
-		os.Remove(filepath.Join(s.Dir, StateTempFile))
-		return
+	if st.Status != "running" {
+		_, _ = d.qmp(ctx, s, "migrate_cancel", nil)
+		_, _ = d.qmp(ctx, s, "cont", nil)
 	}
-	_, _ = d.qmp(ctx, s, "migrate_cancel", nil)
-	_, _ = d.qmp(ctx, s, "cont", nil)
-	os.Remove(filepath.Join(s.Dir, StateTempFile))
+	_ = d.DiscardState(ctx, s)
 }
 
 // writeBootFile records what QEMU is being started with.
