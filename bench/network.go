@@ -48,9 +48,11 @@ func benchNetwork(res Results, iso string) error {
 	}
 	want := int64(netBlobMB << 20)
 
-	// The sink on n2: busybox nc -l for one connection, counting bytes.
+	// The sink on n2: busybox nc -l for one connection, counting bytes. Its
+	// stdin never ends: busybox nc closes the connection at EOF of stdin
+	// (with </dev/null n2 counted 7168 bytes of 32 MiB).
 	const sinkPort = 8099
-	sink := fmt.Sprintf(`rm -f /tmp/got; (busybox nc -l -p %d | wc -c > /tmp/got.part && mv /tmp/got.part /tmp/got) >/dev/null 2>&1 </dev/null & sleep 1`, sinkPort)
+	sink := fmt.Sprintf(`rm -f /tmp/got; (tail -f /dev/null | busybox nc -l -p %d | wc -c > /tmp/got.part && mv /tmp/got.part /tmp/got) >/dev/null 2>&1 </dev/null & sleep 1`, sinkPort)
 	if _, err := tender("ssh", "n2", "--", sink); err != nil {
 		return err
 	}
