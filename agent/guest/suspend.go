@@ -32,10 +32,7 @@ import (
 
 // Suspend readies the guest for a save; see above.
 func Suspend(ctx context.Context, force bool, stdout io.Writer) error {
-	u, err := loadUserdata(api.UserdataDir)
-	if err != nil && len(u.Shares) == 0 {
-		u.Shares = nil // no userdata: no shares to release
-	}
+	u, _ := loadUserdata(api.UserdataDir) // no userdata: no shares to release
 	targets := make([]string, 0, len(u.Shares))
 	for _, sh := range u.Shares {
 		targets = append(targets, sh.Target)
@@ -80,10 +77,7 @@ func Suspend(ctx context.Context, force bool, stdout io.Writer) error {
 // Resume mounts the shares that are not mounted: after a resume, or after
 // a save that did not happen.
 func Resume(ctx context.Context, logf func(string, ...any)) error {
-	u, err := loadUserdata(api.UserdataDir)
-	if err != nil && len(u.Shares) == 0 {
-		return nil
-	}
+	u, _ := loadUserdata(api.UserdataDir) // what it could read: the shares
 	mounted := mountedTargets()
 	var todo []api.Share
 	for _, sh := range u.Shares {
@@ -131,23 +125,21 @@ func shareHolders(ctx context.Context, targets []string) ([]holder, error) {
 
 // holdersOf reads /containers/json.
 func holdersOf(body []byte, targets []string) ([]holder, error) {
+	type mount struct {
+		Type   string `json:"Type"`
+		Source string `json:"Source"`
+	}
 	var list []struct {
 		ID     string   `json:"Id"`
 		Names  []string `json:"Names"`
-		Mounts []struct {
-			Type   string `json:"Type"`
-			Source string `json:"Source"`
-		} `json:"Mounts"`
+		Mounts []mount  `json:"Mounts"`
 	}
 	if err := json.Unmarshal(body, &list); err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)
 	}
 	var out []holder
 	for _, c := range list {
-		if !slices.ContainsFunc(c.Mounts, func(m struct {
-			Type   string `json:"Type"`
-			Source string `json:"Source"`
-		}) bool {
+		if !slices.ContainsFunc(c.Mounts, func(m mount) bool {
 			return m.Type == "bind" && under(m.Source, targets)
 		}) {
 			continue

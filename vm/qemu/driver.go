@@ -193,11 +193,11 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 	}
 	err = d.waitResumed(ctx, s)
 	// Loaded or not, the stream is spent: the guest's disk moves on.
-	_ = d.DiscardState(ctx, s)
+	_ = d.DiscardState(s)
 	if err == nil {
 		return nil
 	}
-	d.warn(fmt.Sprintf("warning: the saved state of %q cannot be resumed (%v); it was discarded and the machine boots afresh, its disk intact", s.Name, err))
+	d.warn(discardWarning(s.Name, err.Error()))
 	if err := d.Stop(ctx, s, true); err != nil {
 		return err
 	}
@@ -413,7 +413,7 @@ func (d *Driver) Delete(ctx context.Context, s vm.Spec) error {
 	if err := d.Stop(ctx, s, true); err != nil {
 		return err
 	}
-	return d.DiscardState(ctx, s)
+	return d.DiscardState(s)
 }
 
 // Reset hard-reboots the guest (QMP system_reset), like a reset button.

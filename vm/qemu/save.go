@@ -236,7 +236,7 @@ func savedState(s vm.Spec) bool {
 }
 
 // DiscardState removes a saved state, so the next Start boots cold.
-func (d *Driver) DiscardState(ctx context.Context, s vm.Spec) error {
+func (d *Driver) DiscardState(s vm.Spec) error {
 	var errs []error
 	for _, f := range []string{StateFile, StateMetaFile, StateTempFile, StateLoadingFile} {
 		if err := os.Remove(filepath.Join(s.Dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -264,8 +264,8 @@ func (d *Driver) incoming(s vm.Spec, now Fingerprint) (path, warning string) {
 		return "", ""
 	}
 	discard := func(why string) (string, string) {
-		_ = d.DiscardState(context.Background(), s)
-		return "", fmt.Sprintf("warning: the saved state of %q cannot be resumed (%s); it was discarded and the machine boots afresh, its disk intact", s.Name, why)
+		_ = d.DiscardState(s)
+		return "", discardWarning(s.Name, why)
 	}
 	saved, err := readFingerprint(filepath.Join(s.Dir, StateMetaFile))
 	if err != nil {
@@ -290,13 +290,9 @@ func (d *Driver) waitResumed(ctx context.Context, s vm.Spec) error {
 		if _, err := d.runningPid(s); err != nil {
 			return errors.New("QEMU could not load it and exited")
 		}
-		raw, err := d.qmp(ctx, s, "query-status", nil)
+		status, err := d.queryStatus(ctx, s)
 		if err == nil {
-			var st struct {
-				Status string `json:"status"`
-			}
-			_ = json.Unmarshal(raw, &st)
-			switch st.Status {
+			switch status {
 			case "running":
 				return nil
 			case "inmigrate", "prelaunch":
@@ -307,7 +303,7 @@ func (d *Driver) waitResumed(ctx context.Context, s vm.Spec) error {
 					return fmt.Errorf("QEMU loaded it but would not run the guest: %w", err)
 				}
 			default:
-				return fmt.Errorf("QEMU is %s after loading it", st.Status)
+				return fmt.Errorf("QEMU is %s after loading it", status)
 			}
 		}
 		select {
@@ -324,19 +320,35 @@ func (d *Driver) waitResumed(ctx context.Context, s vm.Spec) error {
 // exit) no longer matches the disk. The caller holds the machine lock, so
 // no Save is under way.
 func (d *Driver) resumePaused(ctx context.Context, s vm.Spec) {
-	raw, err := d.qmp(ctx, s, "query-status", nil)
+	status, err := d.queryStatus(ctx, s)
 	if err != nil {
 		return
+	}
+	if status != "running" {
+		_, _ = d.qmp(ctx, s, "migrate_cancel", nil)
+		_, _ = d.qmp(ctx, s, "cont", nil)
+	}
+	_ = d.DiscardState(s)
+}
+
+// queryStatus is QEMU's run state: running, paused, inmigrate, ...
+func (d *Driver) queryStatus(ctx context.Context, s vm.Spec) (string, error) {
+	raw, err := d.qmp(ctx, s, "query-status", nil)
+	if err != nil {
+		return "", err
 	}
 	var st struct {
 		Status string `json:"status"`
 	}
-	_ = json.Unmarshal(raw, &st)
-	if st.Status != "running" {
-		_, _ = d.qmp(ctx, s, "migrate_cancel", nil)
-		_, _ = d.qmp(ctx, s, "cont", nil)
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return "", fmt.Errorf("query-status: %w", err)
 	}
-	_ = d.DiscardState(ctx, s)
+	return st.Status, nil
+}
+
+// discardWarning is the one line a user gets when a saved state is dropped.
+func discardWarning(name, why string) string {
+	return fmt.Sprintf("warning: the saved state of %q cannot be resumed (%s); it was discarded and the machine boots afresh, its disk intact", name, why)
 }
 
 // writeBootFile records what QEMU is being started with.
