@@ -176,7 +176,7 @@ func (s *Store) save(ctx context.Context, m *Machine, force bool) error {
 }
 
 // resumeGuest mounts the guest's shares again (after a resume, or a save
-// that did not happen); a failure is a warning.
+// that did not happen) over a connection of its own.
 func (s *Store) resumeGuest(ctx context.Context, m *Machine) {
 	if len(m.Settings.Shares) == 0 {
 		return
@@ -184,11 +184,21 @@ func (s *Store) resumeGuest(ctx context.Context, m *Machine) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := m.Dial(ctx)
-	if err == nil {
-		_, err = conn.Agent(ctx, api.Resume())
-		conn.Close()
-	}
 	if err != nil {
+		fmt.Fprintf(s.Progress, "warning: mounting the shared folders again: %v\n", err)
+		return
+	}
+	defer conn.Close()
+	s.remountShares(ctx, m, conn)
+}
+
+// remountShares asks the guest agent to mount the shares that are not
+// mounted; a failure is a warning.
+func (s *Store) remountShares(ctx context.Context, m *Machine, conn *provision.Client) {
+	if len(m.Settings.Shares) == 0 {
+		return
+	}
+	if _, err := conn.Agent(ctx, api.Resume()); err != nil {
 		fmt.Fprintf(s.Progress, "warning: mounting the shared folders again: %v\n", err)
 	}
 }

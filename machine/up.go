@@ -110,7 +110,10 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 		}
 		res.Phases = append(res.Phases, Phase{"vm started", time.Since(start)})
 	}
-	if err := s.waitReady(ctx, m, start, res); err != nil {
+	// After a resume (or a save cut short) the guest's shares are to be
+	// mounted again.
+	remount := state == vm.Saved || state == vm.Running
+	if err := s.waitReady(ctx, m, start, res, remount); err != nil {
 		// Leave the machine as it was: stopped.
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
@@ -119,9 +122,6 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 			s.stopSwitchIfIdle(stopCtx, m.Network.Name, m.Name)
 		}
 		return nil, err
-	}
-	if state == vm.Saved || state == vm.Running {
-		s.resumeGuest(ctx, m)
 	}
 	res.Took = time.Since(start)
 	m.Runtime.BootedAt = start
@@ -213,7 +213,7 @@ func freePort() (int, error) {
 
 // waitReady waits for SSH (with the pinned host key), then for docker's
 // /_ping over TLS, and checks the guest serves our server certificate.
-func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res *UpResult) error {
+func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res *UpResult, remount bool) error {
 	ctx, cancel := context.WithTimeout(ctx, m.Settings.BootTimeout)
 	defer cancel()
 	prog := newProgress(s.Progress, start)
@@ -256,6 +256,9 @@ func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res 
 		if _, err := client.Agent(ctx, api.SetDNS(m.Settings.DNS)); err != nil {
 			fmt.Fprintf(s.Progress, "warning: setting the guest's name servers (`dns`): %v\n", err)
 		}
+	}
+	if remount {
+		s.remountShares(ctx, m, client)
 	}
 	return nil
 }
