@@ -53,7 +53,13 @@ func (s *Store) Down(ctx context.Context, name string) error {
 	}
 	if m.Settings.DownAction == config.DownSave {
 		if _, ok := m.driver.(vm.Saver); ok && st == vm.Running {
-			return s.save(ctx, m, false)
+			err := s.save(ctx, m, false)
+			if err == nil || ctx.Err() != nil {
+				return err
+			}
+			// down is to stop the machine: one that cannot be saved
+			// shuts down, and the user learns why.
+			fmt.Fprintf(s.Progress, "warning: %v; shutting it down instead (down_action: save)\n", err)
 		}
 	}
 	fmt.Fprintf(s.Progress, "stopping machine %q…\n", name)
@@ -143,6 +149,9 @@ func (s *Store) save(ctx context.Context, m *Machine, force bool) error {
 	}
 	if st != vm.Running {
 		return fmt.Errorf("machine %q is %s; only a running machine can be saved: %w", m.Name, st, vm.ErrNotRunning)
+	}
+	if err := sv.CanSave(m.Spec()); err != nil {
+		return err
 	}
 	fmt.Fprintf(s.Progress, "saving machine %q…\n", m.Name)
 	began := time.Now()

@@ -1,10 +1,13 @@
 package machine
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/vm"
 )
@@ -67,5 +70,51 @@ func TestSaveWithoutSaver(t *testing.T) {
 	err := s.Save(context.Background(), "dev", false)
 	if !errors.Is(err, vm.ErrNotSupported) || err.Error() != "save is not supported by the fake driver (use `tender down dev`): "+vm.ErrNotSupported.Error() {
 		t.Errorf("Save = %v", err)
+	}
+}
+
+// savingDriver is a fake that can save, but refuses to (as QEMU refuses a
+// machine with a virtiofs share).
+type savingDriver struct {
+	testfakes.Driver
+	saves int
+}
+
+func (d *savingDriver) CanSave(vm.Spec) error {
+	return errors.New(`machine "dev" shares folders with virtiofs, which QEMU cannot save`)
+}
+
+func (d *savingDriver) Save(context.Context, vm.Spec) error { d.saves++; return nil }
+
+// down with down_action save on a machine that cannot be saved shuts it
+// down, saying why, before the guest is touched; save itself refuses.
+func TestDownSaveFallsBackToShutdown(t *testing.T) {
+	d := &savingDriver{Driver: testfakes.Driver{Current: vm.Running, Transitions: true}}
+	progress := &bytes.Buffer{}
+	s := &Store{
+		Home:      t.TempDir(),
+		Progress:  progress,
+		Drivers:   func(config.Settings) (vm.Driver, error) { return d, nil },
+		LookupEnv: func(string) (string, bool) { return "", false },
+	}
+	l := small(t)
+	if err := l.Set(config.KeyDownAction, config.DownSave); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Init(context.Background(), "dev", l); err != nil {
+		t.Fatal(err)
+	}
+	d.Current = vm.Running
+	if err := s.Save(context.Background(), "dev", false); err == nil || !strings.Contains(err.Error(), "virtiofs") {
+		t.Errorf("Save = %v, want the driver's refusal", err)
+	}
+	if err := s.Down(context.Background(), "dev"); err != nil {
+		t.Fatalf("Down = %v", err)
+	}
+	if d.saves != 0 || d.Current != vm.Stopped {
+		t.Errorf("after Down: %d saves, state %s; want 0 saves, stopped", d.saves, d.Current)
+	}
+	if !strings.Contains(progress.String(), "virtiofs") || !strings.Contains(progress.String(), "shutting it down instead") {
+		t.Errorf("Down said %q, want why it shut down instead", progress.String())
 	}
 }

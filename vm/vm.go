@@ -100,8 +100,11 @@ type Resetter interface {
 	Reset(ctx context.Context, s Spec) error
 }
 
-// Saver suspends a running machine to disk; Start resumes it.
+// Saver suspends a running machine to disk; Start resumes it. CanSave says
+// why a running machine cannot be saved (nil when it can), so that the
+// caller learns it before it readies the guest for a save.
 type Saver interface {
+	CanSave(s Spec) error
 	Save(ctx context.Context, s Spec) error
 }
 

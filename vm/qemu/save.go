@@ -131,6 +131,25 @@ var _ vm.Saver = (*Driver)(nil)
 // SaveTimeout bounds how long Save waits for QEMU to write the state.
 const SaveTimeout = 5 * time.Minute
 
+// CanSave refuses a machine QEMU was started for in a way it cannot save:
+// with a virtiofs share, or by a tender that did not record how.
+func (d *Driver) CanSave(s vm.Spec) error {
+	_, err := saveable(s)
+	return err
+}
+
+// saveable is how QEMU was started, when a save can keep that.
+func saveable(s vm.Spec) (Fingerprint, error) {
+	boot, err := readFingerprint(filepath.Join(s.Dir, BootFile))
+	if err != nil {
+		return boot, fmt.Errorf("machine %q was started by an older tender, which did not record how: run `tender down` and `tender up` once, then save: %w", s.Name, err)
+	}
+	if slices.ContainsFunc(boot.Shares, func(sh string) bool { return strings.HasSuffix(sh, ":"+ShareVirtiofs) }) {
+		return boot, fmt.Errorf("machine %q shares folders with virtiofs, which QEMU cannot save (vhost-user-fs is not migratable): set `share_type: 9p` (or `down_action: save`, which chooses 9p) and restart it, or use `tender down`", s.Name)
+	}
+	return boot, nil
+}
+
 // Save writes the running machine's state to StateFile and ends QEMU; the
 // next Start resumes it. The guest must have released its shares first
 // (a mounted 9p export blocks the migration: QEMU says so, and Save
@@ -142,12 +161,9 @@ func (d *Driver) Save(ctx context.Context, s vm.Spec) error {
 	if _, err := d.runningPid(s); err != nil {
 		return err
 	}
-	boot, err := readFingerprint(filepath.Join(s.Dir, BootFile))
+	boot, err := saveable(s)
 	if err != nil {
-		return fmt.Errorf("machine %q was started by an older tender, which did not record how: run `tender down` and `tender up` once, then save: %w", s.Name, err)
-	}
-	if slices.ContainsFunc(boot.Shares, func(sh string) bool { return strings.HasSuffix(sh, ":"+ShareVirtiofs) }) {
-		return fmt.Errorf("machine %q shares folders with virtiofs, which QEMU cannot save (vhost-user-fs is not migratable): set `share_type: 9p` (or `down_action: save`, which chooses 9p) and restart it, or use `tender down`", s.Name)
+		return err
 	}
 	tmp := filepath.Join(s.Dir, StateTempFile)
 	os.Remove(tmp)

@@ -104,3 +104,26 @@ func TestIncomingDamaged(t *testing.T) {
 		}
 	}
 }
+
+// CanSave refuses, before anything is changed, a machine QEMU runs with a
+// virtiofs share or was started without a record of how; 9p is saveable.
+func TestCanSave(t *testing.T) {
+	s, host := savedSpec(t)
+	d := &Driver{}
+	if err := d.CanSave(s); err == nil || !strings.Contains(err.Error(), "older tender") {
+		t.Errorf("CanSave without a boot record = %v, want the older-tender error", err)
+	}
+	if err := writeBootFile(s, fingerprint(s, host, "/bin/true")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CanSave(s); err != nil {
+		t.Errorf("CanSave with a 9p share = %v, want nil", err)
+	}
+	host.Virtiofsd, host.Root = &Virtiofsd{Path: "/usr/libexec/virtiofsd"}, true
+	if err := writeBootFile(s, fingerprint(s, host, "/bin/true")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CanSave(s); err == nil || !strings.Contains(err.Error(), "virtiofs") || !strings.Contains(err.Error(), "share_type: 9p") {
+		t.Errorf("CanSave with a virtiofs share = %v, want the virtiofs error with its fix", err)
+	}
+}

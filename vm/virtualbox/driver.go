@@ -414,6 +414,9 @@ func (d *Driver) Reset(ctx context.Context, s vm.Spec) error {
 	return d.control(ctx, s, "reset")
 }
 
+// CanSave: VirtualBox saves any running VM, shared folders included.
+func (d *Driver) CanSave(s vm.Spec) error { return nil }
+
 // Save suspends the VM to disk (controlvm savestate); Start resumes it.
 func (d *Driver) Save(ctx context.Context, s vm.Spec) error {
 	if err := d.control(ctx, s, "savestate"); err != nil {
