@@ -46,8 +46,7 @@ func main() {
 	}
 }
 
-func run() error {
-	var err error
+func run() (err error) {
 	if repo, err = os.Getwd(); err != nil {
 		return err
 	}
@@ -78,6 +77,12 @@ func run() error {
 	defer tender("poweroff") //nolint:errcheck // best effort on the way out
 
 	res := Results{}
+	defer func() {
+		// A failed run still shows what it measured before the failure.
+		if err != nil && len(res) > 0 {
+			fmt.Fprintf(os.Stderr, "bench: figures before the failure:\n%s", Table(res))
+		}
+	}()
 	st, _ := os.Stat(iso)
 	res["iso_bytes"] = st.Size()
 

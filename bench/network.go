@@ -49,10 +49,12 @@ func benchNetwork(res Results, iso string) error {
 	want := int64(netBlobMB << 20)
 
 	// The sink on n2: busybox nc -l for one connection, counting bytes. Its
-	// stdin never ends: busybox nc closes the connection at EOF of stdin
-	// (with </dev/null n2 counted 7168 bytes of 32 MiB).
+	// stdin must not end while it receives (busybox nc closes the connection
+	// at EOF of stdin: with </dev/null n2 counted 7168 bytes of 32 MiB), and
+	// must not be a pipe from a program that outlives nc (the pipeline, and
+	// the count, would wait for it): a fifo held open by a bounded sleep.
 	const sinkPort = 8099
-	sink := fmt.Sprintf(`rm -f /tmp/got; (tail -f /dev/null | busybox nc -l -p %d | wc -c > /tmp/got.part && mv /tmp/got.part /tmp/got) >/dev/null 2>&1 </dev/null & sleep 1`, sinkPort)
+	sink := fmt.Sprintf(`rm -f /tmp/got /tmp/sinkin; mkfifo /tmp/sinkin; (busybox nc -l -p %d < /tmp/sinkin | wc -c > /tmp/got.part; mv /tmp/got.part /tmp/got) >/dev/null 2>&1 </dev/null & (sleep 120 > /tmp/sinkin 2>/dev/null </dev/null &) ; sleep 1`, sinkPort)
 	if _, err := tender("ssh", "n2", "--", sink); err != nil {
 		return err
 	}
@@ -60,7 +62,7 @@ func benchNetwork(res Results, iso string) error {
 	if err != nil {
 		return fmt.Errorf("net_vm_vm: %w", err)
 	}
-	out, err = tender("ssh", "n2", "--", "for i in 1 2 3 4 5 6 7 8 9 10; do [ -f /tmp/got ] && break; sleep 1; done; cat /tmp/got")
+	out, err = tender("ssh", "n2", "--", "for i in 1 2 3 4 5 6 7 8 9 10; do [ -f /tmp/got ] && break; sleep 1; done; busybox pkill -f 'sleep 120'; cat /tmp/got")
 	if err != nil {
 		return fmt.Errorf("net_vm_vm: reading what n2 received: %w", err)
 	}
