@@ -285,6 +285,15 @@ func (s *Store) RegenerateCerts(ctx context.Context, name string, client bool) e
 	if err != nil {
 		return err
 	}
+	st, err := m.driver.State(ctx, m.Spec())
+	if err != nil {
+		return err
+	}
+	if st == vm.Saved {
+		// The resumed dockerd would still serve the old certificate, and
+		// installing the new one restarts it under the saved containers.
+		return fmt.Errorf("machine %q is saved; its certificates cannot change until it runs (run `tender up%s` first, then regenerate-certs); nothing was changed", name, NameArg(name))
+	}
 	ca, err := s.loadOrCreateCA()
 	if err != nil {
 		return err
@@ -302,10 +311,6 @@ func (s *Store) RegenerateCerts(ctx context.Context, name string, client bool) e
 		files[filepath.Join(ClientCerts, ClientCert)] = c.CertPEM
 		files[filepath.Join(ClientCerts, ClientKey)] = c.KeyPEM
 		files[filepath.Join(ClientCerts, CACertFile)] = ca.CertPEM
-	}
-	st, err := m.driver.State(ctx, m.Spec())
-	if err != nil {
-		return err
 	}
 	var conn *provision.Client
 	if st == vm.Running {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,5 +118,28 @@ func TestDownSaveFallsBackToShutdown(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "virtiofs") || !strings.Contains(progress.String(), "shutting it down instead") {
 		t.Errorf("Down said %q, want why it shut down instead", progress.String())
+	}
+}
+
+// regenerate-certs refuses a saved machine and changes none of its files.
+func TestRegenerateCertsRefusesSaved(t *testing.T) {
+	d := &testfakes.Driver{}
+	s := newStore(t, d)
+	m, err := s.Init(context.Background(), "dev", small(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(m.Dir, ServerCert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Current = vm.Saved
+	err = s.RegenerateCerts(context.Background(), "dev", true)
+	if err == nil || !strings.Contains(err.Error(), "is saved") || !strings.Contains(err.Error(), "tender up dev") {
+		t.Errorf("RegenerateCerts of a saved machine = %v, want a refusal naming `tender up dev`", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(m.Dir, ServerCert))
+	if !bytes.Equal(before, after) {
+		t.Error("the server certificate changed although regenerate-certs refused")
 	}
 }
