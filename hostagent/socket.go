@@ -2,12 +2,14 @@ package hostagent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/tenderdev/tender/vm"
 )
@@ -35,9 +37,28 @@ func ServeSocket(ctx context.Context, path string, dial func(context.Context) (n
 		l.Close()
 		return err
 	}
+	defer os.Remove(path)
+	return relay(ctx, l, "docker.sock", dial, logf)
+}
+
+// ServeTLS accepts TLS connections on l with cfg (tender's server
+// certificate; a client certificate from tender's CA required) and joins
+// each one to a connection that dial opens, until ctx ends. For a machine
+// whose Docker is a server's unix socket (the ssh driver), this is the
+// 127.0.0.1 port that DOCKER_HOST names: the server's socket is never
+// offered to its network, only here, to a holder of the client key.
+func ServeTLS(ctx context.Context, l net.Listener, cfg *tls.Config, dial func(context.Context) (net.Conn, error), logf func(string, ...any)) error {
+	if cfg.ClientAuth != tls.RequireAndVerifyClientCert {
+		return errors.New("ServeTLS: the TLS config must require and verify client certificates")
+	}
+	return relay(ctx, tls.NewListener(l, cfg), "docker TLS port", dial, logf)
+}
+
+// relay joins every connection l accepts to one that dial opens, until ctx
+// ends (then l is closed and relay returns once every pair is done).
+func relay(ctx context.Context, l net.Listener, what string, dial func(context.Context) (net.Conn, error), logf func(string, ...any)) error {
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
-	defer os.Remove(path)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
@@ -52,9 +73,20 @@ func ServeSocket(ctx context.Context, path string, dial func(context.Context) (n
 		go func() {
 			defer wg.Done()
 			defer c.Close()
+			if tc, ok := c.(*tls.Conn); ok {
+				// No certificate, no dial: a peer without tender's
+				// client key never reaches the server.
+				hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err := tc.HandshakeContext(hctx)
+				cancel()
+				if err != nil {
+					logf("%s: refused %s: %v", what, c.RemoteAddr(), err)
+					return
+				}
+			}
 			up, err := dial(ctx)
 			if err != nil {
-				logf("docker.sock: reaching the guest's Docker: %v", err)
+				logf("%s: reaching Docker: %v", what, err)
 				return
 			}
 			defer up.Close()

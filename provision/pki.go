@@ -8,6 +8,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -155,4 +156,26 @@ func encodeKey(key crypto.Signer) ([]byte, error) {
 		return nil, fmt.Errorf("encoding key: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// ServerTLS is the TLS config of a listener that stands where dockerd's
+// TLS port would (the ssh driver's host agent): the server certificate
+// server, TLS 1.2 at least, and a client certificate signed by the CA
+// whose certificate is caPEM required of every peer, as dockerd's
+// --tlsverify requires it.
+func ServerTLS(caPEM []byte, server KeyPair) (*tls.Config, error) {
+	cert, err := tls.X509KeyPair(server.CertPEM, server.KeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("the server certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("the CA certificate: no PEM certificate in it")
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS12,
+	}, nil
 }
