@@ -139,6 +139,18 @@ func WaitForSSH(ctx context.Context, addr, user string, keyPEM []byte, hostKey s
 	}
 }
 
+// DialUnix opens a connection to the unix socket at path on the other end
+// (OpenSSH's direct-streamlocal, as `ssh -L local:/path`): for the ssh
+// driver, the server's /var/run/docker.sock, which never listens on a
+// network.
+func (c *Client) DialUnix(ctx context.Context, path string) (net.Conn, error) {
+	conn, err := c.conn.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s over ssh: %w", path, err)
+	}
+	return conn, nil
+}
+
 // Close closes the connection.
 func (c *Client) Close() error {
 	return c.conn.Close()

@@ -107,8 +107,16 @@ func (s *testServer) serveConn(c net.Conn, config *ssh.ServerConfig) {
 	go ssh.DiscardRequests(reqs)
 	var wg sync.WaitGroup
 	for nc := range chans {
+		if nc.ChannelType() == "direct-streamlocal@openssh.com" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				serveStreamLocal(nc)
+			}()
+			continue
+		}
 		if nc.ChannelType() != "session" {
-			nc.Reject(ssh.UnknownChannelType, "only sessions")
+			nc.Reject(ssh.UnknownChannelType, "only sessions and unix sockets")
 			continue
 		}
 		ch, chReqs, err := nc.Accept()
@@ -122,6 +130,41 @@ func (s *testServer) serveConn(c net.Conn, config *ssh.ServerConfig) {
 		}()
 	}
 	wg.Wait()
+}
+
+// serveStreamLocal joins a direct-streamlocal channel (ssh -L to a unix
+// socket, what Client.DialUnix opens) to the local socket it names.
+func serveStreamLocal(nc ssh.NewChannel) {
+	var req struct {
+		SocketPath string
+		Reserved0  string
+		Reserved1  uint32
+	}
+	if err := ssh.Unmarshal(nc.ExtraData(), &req); err != nil {
+		nc.Reject(ssh.ConnectionFailed, "bad request")
+		return
+	}
+	sock, err := net.Dial("unix", req.SocketPath)
+	if err != nil {
+		nc.Reject(ssh.ConnectionFailed, err.Error())
+		return
+	}
+	defer sock.Close()
+	ch, reqs, err := nc.Accept()
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	go ssh.DiscardRequests(reqs)
+	done := make(chan struct{})
+	go func() {
+		io.Copy(sock, ch)
+		sock.(*net.UnixConn).CloseWrite()
+		close(done)
+	}()
+	io.Copy(ch, sock)
+	ch.CloseWrite()
+	<-done
 }
 
 func (s *testServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {

@@ -1,0 +1,60 @@
+//go:build unix
+
+package provision
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// DialUnix reaches a unix socket on the server's side, both ways; a socket
+// that is not there is one error naming it.
+func TestDialUnix(t *testing.T) {
+	s := newTestServer(t)
+	c := s.dial(t)
+	dir, err := os.MkdirTemp("", "du") // short: unix socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "docker.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				line, _ := bufio.NewReader(conn).ReadString('\n')
+				io.WriteString(conn, "sock:"+line)
+			}()
+		}
+	}()
+
+	conn, err := c.DialUnix(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "ping\n")
+	got, err := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	if err != nil || got != "sock:ping\n" {
+		t.Errorf("over DialUnix: %q, %v; want %q", got, err, "sock:ping\n")
+	}
+
+	missing := filepath.Join(dir, "nosuch.sock")
+	if _, err := c.DialUnix(t.Context(), missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("DialUnix of a missing socket = %v, want an error naming it", err)
+	}
+}
