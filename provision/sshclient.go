@@ -139,14 +139,15 @@ func WaitForSSH(ctx context.Context, addr, user string, keyPEM []byte, hostKey s
 	}
 }
 
-// DialUnix opens a connection to the unix socket at path on the other end
-// (OpenSSH's direct-streamlocal, as `ssh -L local:/path`): for the ssh
-// driver, the server's /var/run/docker.sock, which never listens on a
-// network.
-func (c *Client) DialUnix(ctx context.Context, path string) (net.Conn, error) {
-	conn, err := c.conn.DialContext(ctx, "unix", path)
+// DialRemote opens a connection from the other end: network "unix" to the
+// socket at addr there (OpenSSH's direct-streamlocal, as `ssh -L
+// local:/path`; for the ssh driver, the server's /var/run/docker.sock,
+// which never listens on a network), "tcp" to addr as the other end sees
+// it (direct-tcpip: 127.0.0.1:P is the server's loopback).
+func (c *Client) DialRemote(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := c.conn.DialContext(ctx, network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s over ssh: %w", path, err)
+		return nil, fmt.Errorf("opening %s over ssh: %w", addr, err)
 	}
 	return conn, nil
 }

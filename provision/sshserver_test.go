@@ -133,7 +133,7 @@ func (s *testServer) serveConn(c net.Conn, config *ssh.ServerConfig) {
 }
 
 // serveStreamLocal joins a direct-streamlocal channel (ssh -L to a unix
-// socket, what Client.DialUnix opens) to the local socket it names.
+// socket, what Client.DialRemote opens for "unix") to the local socket it names.
 func serveStreamLocal(nc ssh.NewChannel) {
 	var req struct {
 		SocketPath string

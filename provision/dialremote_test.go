@@ -12,9 +12,9 @@ import (
 	"testing"
 )
 
-// DialUnix reaches a unix socket on the server's side, both ways; a socket
+// DialRemote reaches a unix socket on the server's side, both ways; a socket
 // that is not there is one error naming it.
-func TestDialUnix(t *testing.T) {
+func TestDialRemote(t *testing.T) {
 	s := newTestServer(t)
 	c := s.dial(t)
 	dir, err := os.MkdirTemp("", "du") // short: unix socket paths are limited
@@ -42,7 +42,7 @@ func TestDialUnix(t *testing.T) {
 		}
 	}()
 
-	conn, err := c.DialUnix(t.Context(), path)
+	conn, err := c.DialRemote(t.Context(), "unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +50,11 @@ func TestDialUnix(t *testing.T) {
 	got, err := bufio.NewReader(conn).ReadString('\n')
 	conn.Close()
 	if err != nil || got != "sock:ping\n" {
-		t.Errorf("over DialUnix: %q, %v; want %q", got, err, "sock:ping\n")
+		t.Errorf("over DialRemote: %q, %v; want %q", got, err, "sock:ping\n")
 	}
 
 	missing := filepath.Join(dir, "nosuch.sock")
-	if _, err := c.DialUnix(t.Context(), missing); err == nil || !strings.Contains(err.Error(), missing) {
-		t.Errorf("DialUnix of a missing socket = %v, want an error naming it", err)
+	if _, err := c.DialRemote(t.Context(), "unix", missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("DialRemote of a missing socket = %v, want an error naming it", err)
 	}
 }
