@@ -58,3 +58,35 @@ func TestDialRemote(t *testing.T) {
 		t.Errorf("DialRemote of a missing socket = %v, want an error naming it", err)
 	}
 }
+
+// DialRemote "tcp" reaches an address as the server sees it: its
+// 127.0.0.1 (here the test server's stand-in loopback, 127.0.0.2).
+func TestDialRemoteTCP(t *testing.T) {
+	s := newTestServer(t)
+	s.LoopbackAs = "127.0.0.2"
+	c := s.dial(t)
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2 here: %v", err)
+	}
+	defer l.Close()
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		io.WriteString(conn, "server:"+line)
+	}()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	conn, err := c.DialRemote(t.Context(), "tcp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "ping\n")
+	if got, err := bufio.NewReader(conn).ReadString('\n'); err != nil || got != "server:ping\n" {
+		t.Errorf("over DialRemote tcp: %q, %v", got, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +29,9 @@ type testServer struct {
 	UserKey []byte        // OpenSSH private key the server accepts
 	Home    string
 	Env     []string // extra environment for exec and shell
+	// LoopbackAs is the address direct-tcpip connections to 127.0.0.1 go
+	// to ("" for 127.0.0.1 itself).
+	LoopbackAs string
 	// Paths maps absolute guest paths in commands to local files, as the
 	// guest's filesystem would hold them (the agent at api.AgentPath).
 	Paths map[string]string
@@ -107,6 +111,14 @@ func (s *testServer) serveConn(c net.Conn, config *ssh.ServerConfig) {
 	go ssh.DiscardRequests(reqs)
 	var wg sync.WaitGroup
 	for nc := range chans {
+		if nc.ChannelType() == "direct-tcpip" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.serveDirectTCP(nc)
+			}()
+			continue
+		}
 		if nc.ChannelType() == "direct-streamlocal@openssh.com" {
 			wg.Add(1)
 			go func() {
@@ -132,6 +144,32 @@ func (s *testServer) serveConn(c net.Conn, config *ssh.ServerConfig) {
 	wg.Wait()
 }
 
+// serveDirectTCP joins a direct-tcpip channel (ssh -L to host:port, what
+// Client.DialRemote opens for "tcp") to that address, with 127.0.0.1
+// standing for LoopbackAs when it is set: a test's "server" loopback that
+// is not the host's own 127.0.0.1, so the same port can be on both.
+func (s *testServer) serveDirectTCP(nc ssh.NewChannel) {
+	var req struct {
+		Host       string
+		Port       uint32
+		OriginHost string
+		OriginPort uint32
+	}
+	if err := ssh.Unmarshal(nc.ExtraData(), &req); err != nil {
+		nc.Reject(ssh.ConnectionFailed, "bad request")
+		return
+	}
+	if req.Host == "127.0.0.1" && s.LoopbackAs != "" {
+		req.Host = s.LoopbackAs
+	}
+	c, err := net.Dial("tcp", net.JoinHostPort(req.Host, strconv.Itoa(int(req.Port))))
+	if err != nil {
+		nc.Reject(ssh.ConnectionFailed, err.Error())
+		return
+	}
+	joinChannel(nc, c.(*net.TCPConn))
+}
+
 // serveStreamLocal joins a direct-streamlocal channel (ssh -L to a unix
 // socket, what Client.DialRemote opens for "unix") to the local socket it names.
 func serveStreamLocal(nc ssh.NewChannel) {
@@ -149,7 +187,16 @@ func serveStreamLocal(nc ssh.NewChannel) {
 		nc.Reject(ssh.ConnectionFailed, err.Error())
 		return
 	}
-	defer sock.Close()
+	joinChannel(nc, sock.(*net.UnixConn))
+}
+
+// joinChannel accepts nc and copies between it and c both ways, passing
+// half-closes on.
+func joinChannel(nc ssh.NewChannel, c interface {
+	net.Conn
+	CloseWrite() error
+}) {
+	defer c.Close()
 	ch, reqs, err := nc.Accept()
 	if err != nil {
 		return
@@ -158,11 +205,11 @@ func serveStreamLocal(nc ssh.NewChannel) {
 	go ssh.DiscardRequests(reqs)
 	done := make(chan struct{})
 	go func() {
-		io.Copy(sock, ch)
-		sock.(*net.UnixConn).CloseWrite()
+		io.Copy(c, ch)
+		c.CloseWrite()
 		close(done)
 	}()
-	io.Copy(ch, sock)
+	io.Copy(ch, c)
 	ch.CloseWrite()
 	<-done
 }
