@@ -275,6 +275,9 @@ func (a *Agent) retrySkipped(ctx context.Context) bool {
 // host's wall clock jumps (the host slept, or its clock was set): the
 // monotonic clock does not count a suspend, the wall clock does.
 func (a *Agent) keepClock(ctx context.Context, g Guest) {
+	if _, err := g.Clock(ctx); errors.Is(err, ErrOwnClock) {
+		return
+	}
 	a.syncClock(ctx, g)
 	every := time.NewTicker(ClockInterval)
 	defer every.Stop()
