@@ -48,6 +48,20 @@ func Dial(ctx context.Context, addr, user string, keyPEM []byte, hostKey ssh.Pub
 	if err != nil {
 		return nil, err
 	}
+	return dial(ctx, addr, config)
+}
+
+// DialSigner is Dial with a signer (KeyAuth: a key of the user's, perhaps
+// held by their ssh-agent) instead of a key file's contents.
+func DialSigner(ctx context.Context, addr, user string, signer ssh.Signer, hostKey ssh.PublicKey) (*Client, error) {
+	config, err := signerConfig(user, signer, hostKey)
+	if err != nil {
+		return nil, err
+	}
+	return dial(ctx, addr, config)
+}
+
+func dial(ctx context.Context, addr string, config *ssh.ClientConfig) (*Client, error) {
 	var d net.Dialer
 	tcp, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -73,12 +87,16 @@ func Dial(ctx context.Context, addr, user string, keyPEM []byte, hostKey ssh.Pub
 // clientConfig is the one way tender authenticates: one key, one pinned host
 // key, nothing else.
 func clientConfig(user string, keyPEM []byte, hostKey ssh.PublicKey) (*ssh.ClientConfig, error) {
-	if hostKey == nil {
-		return nil, errors.New("ssh: no host key to pin")
-	}
 	signer, err := ssh.ParsePrivateKey(keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("ssh: reading private key: %w", err)
+	}
+	return signerConfig(user, signer, hostKey)
+}
+
+func signerConfig(user string, signer ssh.Signer, hostKey ssh.PublicKey) (*ssh.ClientConfig, error) {
+	if hostKey == nil {
+		return nil, errors.New("ssh: no host key to pin")
 	}
 	fixed := ssh.FixedHostKey(hostKey)
 	return &ssh.ClientConfig{
