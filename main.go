@@ -54,7 +54,7 @@ func run(args []string) int {
 			return st
 		},
 	}
-	err := commands.New(env).RunContext(ctx, args)
+	err := commands.Run(ctx, env)
 	if err == nil {
 		return 0
 	}

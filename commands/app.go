@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,6 +35,40 @@ type Env struct {
 	// Download fetches an image into the cache; nil is iso.Download with
 	// progress on Stderr. Tests give a fake to stay offline.
 	Download func(ctx context.Context, url, cacheDir string) (string, error)
+}
+
+// Run runs the command line env.Args, with flags accepted after a
+// command's arguments (Intersperse).
+func Run(ctx context.Context, env *Env) error {
+	app := New(env)
+	args := Intersperse(app, env.Args)
+	if vm, ok := vmFlag(app, args); ok {
+		app.Metadata = map[string]any{vmFlagKey: vm}
+	}
+	return app.RunContext(ctx, args)
+}
+
+// vmFlagKey is where Run keeps a --vm given on the command line (not from
+// TENDER_VM), so that machineName can refuse a NAME that says otherwise.
+const vmFlagKey = "vm-flag"
+
+// vmFlag finds --vm among the app's flags, which Intersperse put first.
+func vmFlag(app *cli.App, args []string) (string, bool) {
+	for i := 1; i < len(args) && isFlag(args[i]); i++ {
+		name, hasValue := flagName(args[i])
+		if name == "vm" {
+			if hasValue {
+				return strings.SplitN(args[i], "=", 2)[1], true
+			}
+			if i+1 < len(args) {
+				return args[i+1], true
+			}
+		}
+		if flagTakesValue(app.Flags, args[i]) {
+			i++
+		}
+	}
+	return "", false
 }
 
 // New builds the tender application.
@@ -162,6 +197,9 @@ func machineName(c *cli.Context) (string, error) {
 	name := c.String("vm")
 	if c.Args().Len() > 0 {
 		name = c.Args().First()
+		if vm, ok := c.App.Metadata[vmFlagKey].(string); ok && vm != name {
+			return "", fmt.Errorf("--vm %s and the NAME argument %s name different machines: give one of them", vm, name)
+		}
 	}
 	if c.Args().Len() > 1 {
 		return "", fmt.Errorf("too many arguments: %q (`tender %s` takes at most a machine NAME)", c.Args().Slice(), c.Command.Name)

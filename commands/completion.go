@@ -261,17 +261,7 @@ func positionals(cmd *cli.Command, words []string) int {
 }
 
 func takesValue(cmd *cli.Command, word string) bool {
-	if !strings.HasPrefix(word, "-") || strings.Contains(word, "=") {
-		return false
-	}
-	name := strings.TrimLeft(word, "-")
-	for _, f := range cmd.Flags {
-		if slices.Contains(f.Names(), name) {
-			_, isBool := f.(*cli.BoolFlag)
-			return !isBool
-		}
-	}
-	return false
+	return strings.HasPrefix(word, "-") && flagTakesValue(cmd.Flags, word)
 }
 
 // machineNames lists the machines for completion; it reads directory
