@@ -156,15 +156,29 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 }
 
 // Home is TENDER_HOME, default ~/.tender.
+// A TENDER_HOME that is there but is not a directory is refused in one
+// line naming it (else every command met it as a different OS error, and
+// status said not-created).
 func Home(getenv func(string) string) (string, error) {
 	if h := getenv("TENDER_HOME"); h != "" {
-		return filepath.Abs(h)
+		abs, err := filepath.Abs(h)
+		if err != nil {
+			return "", fmt.Errorf("TENDER_HOME %s: %w", h, err)
+		}
+		if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+			return "", fmt.Errorf("TENDER_HOME %s is a file, not a directory: point TENDER_HOME at a directory (tender makes it when missing)", abs)
+		}
+		return abs, nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", fmt.Errorf("finding the home directory (set TENDER_HOME): %w", err)
 	}
-	return filepath.Join(home, ".tender"), nil
+	dir := filepath.Join(home, ".tender")
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return "", fmt.Errorf("%s is a file, not a directory: move it away, or set TENDER_HOME to a directory", dir)
+	}
+	return dir, nil
 }
 
 // verbose reports whether --verbose was given, before the command (global)
