@@ -23,7 +23,7 @@ func deleteCommand(env *Env) *cli.Command {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				// Only a missing machine stops delete here: a damaged
 				// machine.yaml is what delete is for.
-				if _, err := st.Load(name, emptyLayer()); errors.Is(err, machine.ErrNotExist) {
+				if _, err := st.Load(name, emptyLayer()); errors.Is(err, machine.ErrNotExist) && !st.HalfMade(name) {
 					return err
 				}
 				if !c.Bool("force") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -145,10 +146,21 @@ func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, o
 	return m, nil
 }
 
+// halfMade reports whether dir, a machine's directory, holds no
+// machine.yaml: not a machine (init makes a machine whole, under another
+// name, before it takes its name), but in the way of one.
+func halfMade(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, MachineFile))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
 // refuseExisting says, when machine name already has its directory, that
 // init changes nothing and how to use or remove that machine.
 func refuseExisting(name, dir string) error {
 	if _, err := os.Stat(dir); err == nil {
+		if halfMade(dir) {
+			return fmt.Errorf("machine %q is half-made (%s has no %s); nothing was changed: remove it with `tender delete%s`, then init again", name, dir, MachineFile, NameArg(name))
+		}
 		return fmt.Errorf("machine %q already exists; nothing was changed (start it with `tender up%s`, or remove it with `tender delete%s`)", name, NameArg(name), NameArg(name))
 	}
 	return nil

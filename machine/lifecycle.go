@@ -212,9 +212,39 @@ func (s *Store) remountShares(ctx context.Context, m *Machine, conn *provision.C
 	}
 }
 
+// deleteHalfMade removes a machine directory that holds no machine, so
+// that init can make one there.
+func (s *Store) deleteHalfMade(ctx context.Context, name string) error {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dir := s.Dir(name)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing the half-made machine directory %s: %w", dir, err)
+	}
+	fmt.Fprintf(s.Progress, "removed %s, which held no machine (no %s)\n", dir, MachineFile)
+	return nil
+}
+
+// HalfMade reports whether machine name has a directory but no
+// machine.yaml (see halfMade): delete removes it.
+func (s *Store) HalfMade(name string) bool {
+	dir := s.Dir(name)
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir() && halfMade(dir)
+}
+
 // Delete stops the VM, removes it from the hypervisor and removes the
 // machine directory. The CA stays.
 func (s *Store) Delete(ctx context.Context, name string) error {
+	if err := config.ValidateName(name); err != nil {
+		return err
+	}
+	if s.HalfMade(name) {
+		return s.deleteHalfMade(ctx, name)
+	}
 	unlock, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err

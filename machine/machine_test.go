@@ -142,3 +142,37 @@ func TestHostAlias(t *testing.T) {
 		}
 	}
 }
+
+// A machine directory without machine.yaml (emptied or half-made by hand)
+// is not a machine, but was in the way of init ("already exists") while
+// delete said it "does not exist". init now names it half-made and points
+// at delete, and delete removes it, so that init works.
+func TestHalfMadeMachineDirectory(t *testing.T) {
+	s := newStore(t, &testfakes.Driver{})
+	dir := s.Dir("half")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "serial.log"), []byte("boot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Init(context.Background(), "half", small(t))
+	if err == nil || !strings.Contains(err.Error(), "half-made") || !strings.Contains(err.Error(), "tender delete half") {
+		t.Fatalf("Init over a half-made directory = %v, want it named half-made with `tender delete half`", err)
+	}
+	if !s.HalfMade("half") {
+		t.Fatal("HalfMade = false")
+	}
+	if err := s.Delete(context.Background(), "half"); err != nil {
+		t.Fatalf("Delete of a half-made directory = %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the directory is still there: %v", err)
+	}
+	if _, err := s.Init(context.Background(), "half", small(t)); err != nil {
+		t.Fatalf("Init after the delete = %v", err)
+	}
+	if s.HalfMade("half") {
+		t.Error("a whole machine is reported half-made")
+	}
+}
