@@ -47,6 +47,8 @@ var badInputs = []badInput{
 	{name: "up of no machine", args: []string{"up", "nosuch"}, want: []string{`machine "nosuch" does not exist \(run ` + "`tender init nosuch`"}},
 	{name: "down of no machine", args: []string{"down", "nosuch"}, want: []string{`machine "nosuch" does not exist`}},
 	{name: "empty name", args: []string{"--vm", "", "up"}, want: []string{`invalid machine name ""`}},
+	{name: "--vm and NAME disagree", args: []string{"--vm", "x", "status", "y"}, want: []string{"--vm x and the NAME argument y name different machines: give one of them"}},
+	{name: "--vm after the command disagrees", args: []string{"up", "y", "--vm", "x"}, want: []string{"--vm x and the NAME argument y name different machines"}},
 
 	// Flags.
 	{name: "memory word", args: []string{"init", "--iso", "@work/tender.iso", "--memory", "lots"}, want: []string{"flag --memory: field `memory` must be a size like \"2GiB\", got \"lots\""}},
