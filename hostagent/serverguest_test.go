@@ -1,10 +1,8 @@
 package hostagent
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,19 +29,7 @@ func TestAgentFollowsAServer(t *testing.T) {
 		t.Skipf("no 127.0.0.2 here: %v", err)
 	}
 	defer app.Close()
-	go func() { // the container's service on the server
-		for {
-			c, err := app.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				io.WriteString(c, "web:"+line)
-			}()
-		}
-	}()
+	go testfakes.ServeLines(app, "web:") // the container's service on the server
 
 	// The server's Docker: the container publishes port until stopped.
 	var mu sync.Mutex
@@ -104,8 +90,7 @@ func TestAgentFollowsAServer(t *testing.T) {
 			return "", err
 		}
 		defer c.Close()
-		io.WriteString(c, "GET\n")
-		return bufio.NewReader(c).ReadString('\n')
+		return testfakes.AskLine(c, "GET")
 	}
 	waitFor(t, "the published port on the host's 127.0.0.1", func() bool {
 		got, err := ask()

@@ -1,9 +1,7 @@
 package hostagent
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -20,19 +18,7 @@ func TestTunnelForwarder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer server.Close()
-	go func() {
-		for {
-			c, err := server.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				io.WriteString(c, "server:"+line)
-			}()
-		}
-	}()
+	go testfakes.ServeLines(server, "server:")
 	serverPort := server.Addr().(*net.TCPAddr).Port
 	var mu sync.Mutex
 	var dialled []string
@@ -56,8 +42,7 @@ func TestTunnelForwarder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(c, "hello\n")
-	got, err := bufio.NewReader(c).ReadString('\n')
+	got, err := testfakes.AskLine(c, "hello")
 	c.Close()
 	if err != nil || got != "server:hello\n" {
 		t.Errorf("through the tunnel: %q, %v", got, err)

@@ -3,13 +3,13 @@
 package provision
 
 import (
-	"bufio"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
 // DialRemote reaches a unix socket on the server's side, both ways; a socket
@@ -28,26 +28,13 @@ func TestDialRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				line, _ := bufio.NewReader(conn).ReadString('\n')
-				io.WriteString(conn, "sock:"+line)
-			}()
-		}
-	}()
+	go testfakes.ServeLines(l, "sock:")
 
 	conn, err := c.DialRemote(t.Context(), "unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(conn, "ping\n")
-	got, err := bufio.NewReader(conn).ReadString('\n')
+	got, err := testfakes.AskLine(conn, "ping")
 	conn.Close()
 	if err != nil || got != "sock:ping\n" {
 		t.Errorf("over DialRemote: %q, %v; want %q", got, err, "sock:ping\n")
@@ -70,23 +57,14 @@ func TestDialRemoteTCP(t *testing.T) {
 		t.Skipf("no 127.0.0.2 here: %v", err)
 	}
 	defer l.Close()
-	go func() {
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		line, _ := bufio.NewReader(conn).ReadString('\n')
-		io.WriteString(conn, "server:"+line)
-	}()
+	go testfakes.ServeLines(l, "server:")
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	conn, err := c.DialRemote(t.Context(), "tcp", "127.0.0.1:"+port)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	io.WriteString(conn, "ping\n")
-	if got, err := bufio.NewReader(conn).ReadString('\n'); err != nil || got != "server:ping\n" {
+	if got, err := testfakes.AskLine(conn, "ping"); err != nil || got != "server:ping\n" {
 		t.Errorf("over DialRemote tcp: %q, %v", got, err)
 	}
 }
