@@ -53,6 +53,7 @@ var badInputs = []badInput{
 	// Flags.
 	{name: "memory word", args: []string{"init", "--iso", "@work/tender.iso", "--memory", "lots"}, want: []string{"flag --memory: field `memory` must be a size like \"2GiB\", got \"lots\""}},
 	{name: "memory too big", args: []string{"init", "--iso", "@work/tender.iso", "--memory", "1TiB"}, want: []string{"field `memory` must be at most 64GiB"}},
+	{name: "cpus out of range", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "999"}, want: []string{"^tender: flag --cpus: field `cpus` must be between 1 and 64, got 999$"}},
 	{name: "memory zero", args: []string{"init", "--iso", "@work/tender.iso", "--memory", "0"}, want: []string{"field `memory`"}},
 	{name: "cpus word", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "many"}, want: []string{"flag --cpus: field `cpus` must be a whole number, got \"many\""}},
 	{name: "cpus zero", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "0"}, want: []string{"field `cpus` must be between 1 and 64, got 0"}},

@@ -38,6 +38,7 @@ func flagLayer(c *cli.Context) (config.Layer, error) {
 			}
 			return l, err
 		}
+		l.SetWhere(f.key, "flag --"+f.flag)
 	}
 	return l, nil
 }

@@ -144,6 +144,10 @@ type mark struct {
 	origin string
 }
 
+// SetWhere names where key's value was given ("flag --cpus"), for the
+// messages about it; by default they name the layer's source.
+func (l *Layer) SetWhere(key, where string) { l.mark(key, mark{where: where}) }
+
 func (l *Layer) mark(key string, m mark) {
 	if l.marks == nil {
 		l.marks = map[string]mark{}
