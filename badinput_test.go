@@ -54,6 +54,8 @@ var badInputs = []badInput{
 	{name: "memory word", args: []string{"init", "--iso", "@work/tender.iso", "--memory", "lots"}, want: []string{"flag --memory: field `memory` must be a size like \"2GiB\", got \"lots\""}},
 	{name: "memory too big", args: []string{"init", "--iso", "@work/tender.iso", "--memory", "1TiB"}, want: []string{"field `memory` must be at most 64GiB"}},
 	{name: "cpus out of range", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "999"}, want: []string{"^tender: flag --cpus: field `cpus` must be between 1 and 64, got 999$"}},
+	{name: "podman's --disk-size", args: []string{"init", "--iso", "@work/tender.iso", "--disk-size", "10GiB"}, want: []string{"flag provided but not defined: -disk-size; did you mean --disksize\\? \\(run `tender init --help` for the flags\\)"}},
+	{name: "misspelt flag", args: []string{"up", "--activte"}, want: []string{"did you mean --activate\\?"}},
 	{name: "memory zero", args: []string{"init", "--iso", "@work/tender.iso", "--memory", "0"}, want: []string{"field `memory`"}},
 	{name: "cpus word", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "many"}, want: []string{"flag --cpus: field `cpus` must be a whole number, got \"many\""}},
 	{name: "cpus zero", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "0"}, want: []string{"field `cpus` must be between 1 and 64, got 0"}},

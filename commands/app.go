@@ -152,7 +152,61 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 	if c.Command != nil && c.Command.Name != "" && isSubcommand {
 		help = "tender " + c.Command.Name + " --help"
 	}
+	flags := c.App.Flags
+	if c.Command != nil && isSubcommand {
+		flags = c.Command.Flags
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		if near := nearestFlag(strings.TrimPrefix(name, "-"), flags); near != "" {
+			return fmt.Errorf("%w; did you mean --%s? (run `%s` for the flags)", err, near, help)
+		}
+	}
 	return fmt.Errorf("%w (run `%s` for the flags)", err, help)
+}
+
+// nearestFlag is the flag of flags that name most likely meant: the same
+// but for dashes, underscores and case (--disk-size for --disksize, as
+// Podman spells it), or at most two letters away; "" when none is.
+func nearestFlag(name string, flags []cli.Flag) string {
+	squash := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(s))
+	}
+	best, bestDist := "", 3
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if len(n) < 2 {
+				continue
+			}
+			if squash(n) == squash(name) {
+				return n
+			}
+			if d := editDistance(squash(n), squash(name)); d < bestDist && len(name) >= 4 {
+				best, bestDist = n, d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // Home is TENDER_HOME, default ~/.tender.
