@@ -204,11 +204,12 @@ func (s *Store) Ports(name string) (*PortsResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &PortsResult{Forwards: p.Forwards}
+	// Never nil: `ports --format json` prints [] for none, not null.
+	res := &PortsResult{Forwards: append([]hostagent.Forward{}, p.Forwards...)}
 	res.AgentRunning = hostagent.Alive(readPID(filepath.Join(m.Dir, HostAgentPID)), name)
 	res.Connected = res.AgentRunning && p.Connected
 	if !res.AgentRunning {
-		res.Forwards = nil
+		res.Forwards = []hostagent.Forward{}
 	}
 	return res, nil
 }
