@@ -56,6 +56,7 @@ var badInputs = []badInput{
 	{name: "cpus out of range", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "999"}, want: []string{"^tender: flag --cpus: field `cpus` must be between 1 and 64, got 999$"}},
 	{name: "podman's --disk-size", args: []string{"init", "--iso", "@work/tender.iso", "--disk-size", "10GiB"}, want: []string{"flag provided but not defined: -disk-size; did you mean --disksize\\? \\(run `tender init --help` for the flags\\)"}},
 	{name: "misspelt flag", args: []string{"up", "--activte"}, want: []string{"did you mean --activate\\?"}},
+	{name: "help of no command", args: []string{"help", "nosuch"}, want: []string{"^tender: no command \"nosuch\" \\(run `tender help` to list the commands\\)$"}},
 	{name: "memory zero", args: []string{"init", "--iso", "@work/tender.iso", "--memory", "0"}, want: []string{"field `memory`"}},
 	{name: "cpus word", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "many"}, want: []string{"flag --cpus: field `cpus` must be a whole number, got \"many\""}},
 	{name: "cpus zero", args: []string{"init", "--iso", "@work/tender.iso", "--cpus", "0"}, want: []string{"field `cpus` must be between 1 and 64, got 0"}},

@@ -42,6 +42,10 @@ type Env struct {
 func Run(ctx context.Context, env *Env) error {
 	app := New(env)
 	args := Intersperse(app, env.Args)
+	// urfave's `help nosuch` is "No help topic for 'nosuch'", exit 3.
+	if len(args) == 3 && (args[1] == "help" || args[1] == "h") && !isFlag(args[2]) && findCommand(app.Commands, args[2]) == nil {
+		return fmt.Errorf("no command %q (run `tender help` to list the commands)", args[2])
+	}
 	if vm, ok := vmFlag(app, args); ok {
 		app.Metadata = map[string]any{vmFlagKey: vm}
 	}
