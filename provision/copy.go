@@ -58,6 +58,17 @@ func parseCopyArg(arg string, windows bool) CopyArg {
 	return CopyArg{Machine: name, Path: p}
 }
 
+// meantAsMachine reports whether arg, a local path to ParseCopyArg, looks
+// like NAME:path with a NAME that is not a valid one ("my vm:/tmp"): text
+// before a colon with no path separator in it, not a drive letter.
+func meantAsMachine(arg string) (string, bool) {
+	name, _, ok := strings.Cut(arg, ":")
+	if !ok || len(name) < 2 || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	return name, true
+}
+
 // CopyMachine returns the machine that a copy from src to dst talks to, and
 // an error unless exactly one side is in a guest.
 func CopyMachine(src, dst string) (string, error) {
@@ -66,6 +77,11 @@ func CopyMachine(src, dst string) (string, error) {
 	case s.Remote() && d.Remote():
 		return "", fmt.Errorf("both %q and %q are in a machine: one side of a copy must be a local path", src, dst)
 	case !s.Remote() && !d.Remote():
+		for _, arg := range []string{src, dst} {
+			if name, ok := meantAsMachine(arg); ok {
+				return "", fmt.Errorf("invalid machine name %q in %q: a name has letters, digits, '.', '_' and '-', starting with a letter or digit (for a local path with a colon, write ./%s)", name, arg, arg)
+			}
+		}
 		return "", fmt.Errorf("neither %q nor %q is in a machine: name the guest side NAME:path, as in `tender cp file.txt default:`", src, dst)
 	case s.Remote():
 		return s.Machine, nil

@@ -48,6 +48,9 @@ func TestCopyMachine(t *testing.T) {
 		{src: "in.txt", dst: "dev:", want: "dev"},
 		{src: "a:x", dst: "b:y", wantErr: "one side of a copy must be a local path"},
 		{src: "in.txt", dst: "out.txt", wantErr: "name the guest side NAME:path"},
+		{src: "./x", dst: "bad name:/tmp", wantErr: `invalid machine name "bad name" in "bad name:/tmp"`},
+		{src: "./x", dst: "./y:z", wantErr: "name the guest side NAME:path"},
+		{src: "dev:/x", dst: "my dir:y", want: "dev"}, // the local side may have a colon
 	}
 	for _, tt := range tests {
 		got, err := CopyMachine(tt.src, tt.dst)
