@@ -20,7 +20,7 @@ func configCommand(env *Env) *cli.Command {
 the machine's machine.yaml, $TENDER_HOME/config.yaml, builtin defaults. For a
 machine that does not exist yet, prints what init would use.
 --format json prints the settings as JSON with their origins; a Go template
-gets the fields Driver, CPUs, MemoryMiB, DiskSizeMiB, ISO, ISOURL, SSHPort,
+gets the fields Name, Driver, CPUs, MemoryMiB, DiskSizeMiB, ISO, ISOURL, SSHPort,
 DockerPort, Shares, DNS, Arch, Accel, VBoxManage, BootTimeout and Origins:
 
    tender config --format '{{.MemoryMiB}} MiB from {{index .Origins "memory"}}'`,
@@ -38,7 +38,11 @@ DockerPort, Shares, DNS, Arch, Accel, VBoxManage, BootTimeout and Origins:
 				}
 				switch {
 				case tmpl != nil:
-					return writeTemplate(env.Stdout, tmpl, s)
+					// With the machine's Name, as ls and info have it.
+					return writeTemplate(env.Stdout, tmpl, struct {
+						Name string
+						config.Settings
+					}{name, s})
 				case format == "json":
 					return writeJSON(env.Stdout, settingsJSON(s))
 				}

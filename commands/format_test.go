@@ -14,3 +14,13 @@ func TestPortsJSONEmpty(t *testing.T) {
 		t.Errorf("ports dev --format json = %q, %v; want []", stdout, err)
 	}
 }
+
+// config --format gets the machine's Name, as ls and info do.
+func TestConfigFormatName(t *testing.T) {
+	h := newHarness(t)
+	h.machine("dev", "1.0.0")
+	stdout, _, err := h.run("config", "dev", "--format", "{{.Name}} {{.CPUs}}")
+	if err != nil || strings.TrimSpace(stdout) != "dev 2" {
+		t.Errorf("config dev --format '{{.Name}} {{.CPUs}}' = %q, %v; want \"dev 2\"", stdout, err)
+	}
+}
