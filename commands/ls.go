@@ -97,7 +97,11 @@ func printList(env *Env, format string, tmpl *template.Template, rows []listEntr
 		if network == "" {
 			network = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Name, r.Driver, state, r.DockerHost, r.CPUs, mib(r.MemoryMiB), mib(r.DiskSizeMiB), network)
+		cpus, memory, disk := fmt.Sprint(r.CPUs), mib(r.MemoryMiB), mib(r.DiskSizeMiB)
+		if r.CPUs == 0 { // the settings could not be read: not a machine of 0 CPUs
+			cpus, memory, disk = "-", "-", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Driver, state, r.DockerHost, cpus, memory, disk, network)
 	}
 	return tw.Flush()
 }

@@ -29,3 +29,19 @@ func TestLsWithAnUnreadableState(t *testing.T) {
 		t.Errorf("template output = %q", out)
 	}
 }
+
+// A machine whose settings cannot be read (a bad config.yaml) is listed
+// with "-" for what is not known, not as a machine of 0 CPUs and 0MiB.
+func TestLsWithUnreadableSettings(t *testing.T) {
+	h := newHarness(t)
+	h.machine("default", "0.1.0")
+	h.env["TENDER_CPUS"] = "lots"
+	out, errOut, err := h.run("ls")
+	if err == nil || !strings.Contains(errOut, "TENDER_CPUS") {
+		t.Fatalf("ls with TENDER_CPUS=lots: %v, stderr %q; want exit 1 naming TENDER_CPUS", err, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || strings.Contains(lines[1], "0MiB") || strings.Fields(lines[1])[len(strings.Fields(lines[1]))-2] != "-" {
+		t.Errorf("ls printed:\n%s", out)
+	}
+}
