@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"text/template"
 
 	"github.com/urfave/cli/v2"
@@ -35,7 +36,15 @@ func parseFormat(format string, named ...string) (tmpl *template.Template, err e
 		}
 		return nil, fmt.Errorf("--format must be %s, got %q", formatUsage(named), format)
 	}
-	tmpl, err = template.New("format").Funcs(template.FuncMap{
+	// As docker's: a \t or \n typed in the shell's quotes is a tab or newline.
+	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
+	name := "format"
+	if rest, ok := strings.CutPrefix(format, "table "); ok {
+		// docker's table directive: the template of each row, under a
+		// header made from its fields, in aligned columns.
+		name, format = tableTemplate, rest
+	}
+	tmpl, err = template.New(name).Funcs(template.FuncMap{
 		"json": func(v any) (string, error) {
 			b, err := json.Marshal(v)
 			return string(b), err
@@ -48,6 +57,72 @@ func parseFormat(format string, named ...string) (tmpl *template.Template, err e
 		return nil, fmt.Errorf("--format is not a valid Go template: %w", err)
 	}
 	return tmpl, nil
+}
+
+// tableTemplate names a template parsed from "table ROW".
+const tableTemplate = "table"
+
+// writeRows applies tmpl to each row, a line each; a table template gets
+// its header first and aligned columns (tabs in the template separate them).
+func writeRows[T any](w io.Writer, tmpl *template.Template, rows []T) error {
+	out := w
+	var tw *tabwriter.Writer
+	if tmpl.Name() == tableTemplate {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		out = tw
+		if _, err := io.WriteString(tw, tableHeader(tmpl.Root.String())+"\n"); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows {
+		if err := writeTemplate(out, tmpl, r); err != nil {
+			return err
+		}
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+// tableHeader turns a row template into its header: each {{.Field}} becomes
+// FIELD (DockerHost: DOCKER_HOST), other actions "-", text as it is.
+func tableHeader(row string) string {
+	var b strings.Builder
+	for {
+		start := strings.Index(row, "{{")
+		if start < 0 {
+			b.WriteString(row)
+			return b.String()
+		}
+		end := strings.Index(row[start:], "}}")
+		if end < 0 {
+			b.WriteString(row)
+			return b.String()
+		}
+		b.WriteString(row[:start])
+		action := strings.TrimSpace(strings.Trim(row[start+2:start+end], "- "))
+		if f, ok := strings.CutPrefix(action, "."); ok && f != "" && !strings.ContainsAny(f, " .|(") {
+			b.WriteString(upperSnake(f))
+		} else {
+			b.WriteString("-")
+		}
+		row = row[start+end+2:]
+	}
+}
+
+// upperSnake: DockerHost → DOCKER_HOST, CPUs → CPUS, DiskSizeMiB →
+// DISK_SIZE_MIB: a word starts at a capital after a small letter.
+func upperSnake(s string) string {
+	s = strings.ReplaceAll(s, "MiB", "Mib")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' && s[i-1] >= 'a' && s[i-1] <= 'z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
 }
 
 // writeTemplate executes tmpl with v and ends the output with a newline,

@@ -24,3 +24,39 @@ func TestConfigFormatName(t *testing.T) {
 		t.Errorf("config dev --format '{{.Name}} {{.CPUs}}' = %q, %v; want \"dev 2\"", stdout, err)
 	}
 }
+
+// docker's table directive: a header from the template's fields, aligned
+// columns, \t typed in quotes as a tab; ls -q prints the names.
+func TestTableFormatAndQuiet(t *testing.T) {
+	h := newHarness(t)
+	h.machine("dev", "1.0.0")
+	h.machine("web", "1.0.0")
+	stdout, _, err := h.run("ls", "--format", `table {{.Name}}\t{{.State}}\t{{.DiskSizeMiB}}`)
+	want := "NAME  STATE    DISK_SIZE_MIB\ndev   stopped  1024\nweb   stopped  1024\n"
+	if err != nil || stdout != want {
+		t.Errorf("ls --format 'table …' = %q, %v; want %q", stdout, err, want)
+	}
+	stdout, _, err = h.run("ls", "--format", `{{.Name}}\t{{.CPUs}}`)
+	if err != nil || stdout != "dev\t2\nweb\t2\n" {
+		t.Errorf(`ls --format '{{.Name}}\t{{.CPUs}}' = %q, %v`, stdout, err)
+	}
+	stdout, _, err = h.run("ls", "-q")
+	if err != nil || stdout != "dev\nweb\n" {
+		t.Errorf("ls -q = %q, %v", stdout, err)
+	}
+	if _, _, err := h.run("ls", "-q", "--format", "json"); err == nil || !strings.Contains(err.Error(), "--quiet and --format") {
+		t.Errorf("ls -q --format json = %v, want a refusal", err)
+	}
+}
+
+func TestTableHeader(t *testing.T) {
+	for row, want := range map[string]string{
+		"{{.Name}}\t{{.DockerHost}}":      "NAME\tDOCKER_HOST",
+		"{{.CPUs}} {{.MemoryMiB}}":        "CPUS MEMORY_MIB",
+		"{{ .State }}|{{json .Machines}}": "STATE|-",
+	} {
+		if got := tableHeader(row); got != want {
+			t.Errorf("tableHeader(%q) = %q, want %q", row, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"text/template"
@@ -31,10 +32,14 @@ func lsCommand(env *Env) *cli.Command {
 template is applied to each machine, one line each, with the fields Name,
 Driver, State, DockerHost, CPUs, MemoryMiB, DiskSizeMiB and Network. A machine whose
 state cannot be read is still listed, its state "-" (empty in JSON and
-templates), with the reason on stderr and exit status 1:
+templates), with the reason on stderr and exit status 1. As with docker,
+"table" before a template prints a header and aligned columns, and -q only
+the names:
 
-   tender ls --format '{{.Name}} {{.State}}'`,
-		Flags: []cli.Flag{formatFlag("table")},
+   tender ls --format '{{.Name}} {{.State}}'
+   tender ls --format 'table {{.Name}}\t{{.State}}\t{{.DockerHost}}'
+   for m in $(tender ls -q); do tender down "$m"; done`,
+		Flags: []cli.Flag{formatFlag("table"), &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the machines' names, one a line"}},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
 			tmpl, err := parseFormat(format, "table")
@@ -48,6 +53,15 @@ templates), with the reason on stderr and exit status 1:
 			names, err := st.List()
 			if err != nil {
 				return err
+			}
+			if c.Bool("quiet") {
+				if c.IsSet("format") {
+					return errors.New("--quiet and --format cannot be used together: give one")
+				}
+				for _, n := range names {
+					fmt.Fprintln(env.Stdout, n)
+				}
+				return nil
 			}
 			rows := []listEntry{}
 			var failed []string
@@ -76,12 +90,7 @@ templates), with the reason on stderr and exit status 1:
 // printList prints the rows as a table, as JSON or through a template.
 func printList(env *Env, format string, tmpl *template.Template, rows []listEntry) error {
 	if tmpl != nil {
-		for _, r := range rows {
-			if err := writeTemplate(env.Stdout, tmpl, r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeRows(env.Stdout, tmpl, rows)
 	}
 	if format == "json" {
 		return writeJSON(env.Stdout, rows)

@@ -139,12 +139,7 @@ func networkArg(c *cli.Context) (string, error) {
 
 func printNetworks(env *Env, format string, tmpl *template.Template, rows []networkEntry) error {
 	if tmpl != nil {
-		for _, r := range rows {
-			if err := writeTemplate(env.Stdout, tmpl, r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeRows(env.Stdout, tmpl, rows)
 	}
 	if format == "json" {
 		return writeJSON(env.Stdout, rows)

@@ -36,12 +36,7 @@ It reads a file the host agent keeps; --format json prints it.`,
 				}
 				switch {
 				case tmpl != nil:
-					for _, f := range res.Forwards {
-						if err := writeTemplate(env.Stdout, tmpl, f); err != nil {
-							return err
-						}
-					}
-					return nil
+					return writeRows(env.Stdout, tmpl, res.Forwards)
 				case format == "json":
 					return writeJSON(env.Stdout, res.Forwards)
 				}
