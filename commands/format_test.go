@@ -60,3 +60,26 @@ func TestTableHeader(t *testing.T) {
 		}
 	}
 }
+
+// One spelling of each field: disk_size_mib in every JSON, DiskSizeMiB in
+// every template, for ls, info and config alike.
+func TestOneSpellingOfTheDiskSize(t *testing.T) {
+	h := newHarness(t)
+	h.machine("dev", "1.0.0")
+	for _, cmd := range []string{"ls", "info", "config"} {
+		out, _, err := h.run(cmd, "dev", "--format", "json")
+		if cmd == "ls" {
+			out, _, err = h.run(cmd, "--format", "json")
+		}
+		if err != nil || !strings.Contains(out, `"disk_size_mib": 1024`) {
+			t.Errorf("%s --format json: %v, want disk_size_mib 1024 in:\n%s", cmd, err, out)
+		}
+		args := []string{cmd, "dev", "--format", "{{.DiskSizeMiB}}"}
+		if cmd == "ls" {
+			args = []string{cmd, "--format", "{{.DiskSizeMiB}}"}
+		}
+		if out, _, err := h.run(args...); err != nil || strings.TrimSpace(out) != "1024" {
+			t.Errorf("%s --format '{{.DiskSizeMiB}}' = %q, %v; want 1024", cmd, out, err)
+		}
+	}
+}

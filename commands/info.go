@@ -18,7 +18,7 @@ func infoCommand(env *Env) *cli.Command {
 of the machine's image and of its running guest agent (asked over SSH), with
 advice when they disagree in a way that matters. A Go template gets the
 fields Name, State, Driver, DriverReason, DockerHost, SSHPort, DockerPort,
-ISO, ISOVersion, CPUs, MemoryMiB, DiskMiB, Paths, Networks, SavedBytes (a saved
+ISO, ISOVersion, CPUs, MemoryMiB, DiskSizeMiB, Paths, Networks, SavedBytes (a saved
 machine's state file), Runtime, Versions
 and Advice:
 

@@ -209,7 +209,7 @@ type Settings struct {
 	Driver      string        `json:"driver"`
 	CPUs        int           `json:"cpus"`
 	MemoryMiB   int           `json:"memory_mib"`
-	DiskSizeMiB int           `json:"disksize_mib"`
+	DiskSizeMiB int           `json:"disk_size_mib"`
 	ISO         string        `json:"iso"`     // empty: the cached image
 	ISOURL      string        `json:"iso_url"` // where to download the image
 	SSHPort     int           `json:"ssh_port"`

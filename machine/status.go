@@ -128,7 +128,7 @@ type Info struct {
 	ISOVersion   string            `json:"iso_version,omitempty"`
 	CPUs         int               `json:"cpus"`
 	MemoryMiB    int               `json:"memory_mib"`
-	DiskMiB      int               `json:"disk_size_mib"`
+	DiskSizeMiB  int               `json:"disk_size_mib"`
 	Paths        map[string]string `json:"paths"`
 	Networks     []NetworkInfo     `json:"networks"` // the tender networks the machine is on; [] for none
 	// SavedBytes is the size of a saved machine's state file (qemu).
@@ -163,7 +163,7 @@ func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error)
 		Name: name, State: state, Driver: m.driver.Name(), DriverReason: s.explainDriver(m.Settings),
 		SSHPort: m.Runtime.SSHPort, DockerPort: m.Runtime.DockerPort,
 		ISO: m.Settings.ISO, ISOVersion: m.Runtime.ISOVersion,
-		CPUs: m.Settings.CPUs, MemoryMiB: m.Settings.MemoryMiB, DiskMiB: m.Settings.DiskSizeMiB,
+		CPUs: m.Settings.CPUs, MemoryMiB: m.Settings.MemoryMiB, DiskSizeMiB: m.Settings.DiskSizeMiB,
 		Paths:    m.Paths(),
 		Networks: []NetworkInfo{},
 		Runtime:  m.Runtime,
