@@ -15,7 +15,10 @@ func regenerateCertsCommand(env *Env) *cli.Command {
 		ArgsUsage: "[NAME]",
 		Description: `Makes new certificates with tender's CA, copies the server side to the running
 guest over SSH and restarts dockerd. With --client, the client certificates in
-DOCKER_CERT_PATH are replaced too.`,
+DOCKER_CERT_PATH are replaced too.
+
+   tender regenerate-certs dev
+   tender regenerate-certs --client dev`,
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "client", Usage: "also replace the client certificates"}},
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {

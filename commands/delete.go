@@ -18,6 +18,12 @@ func deleteCommand(env *Env) *cli.Command {
 		Aliases:   []string{"destroy", "rm"},
 		Usage:     "stop the machine and remove it with its data disk and docker context (the CA stays)",
 		ArgsUsage: "[NAME]",
+		Description: `Asks first, unless --force. Everything in the machine goes: images,
+containers, volumes. A machine directory that holds no machine (no
+machine.yaml) is removed too.
+
+   tender delete dev
+   tender delete dev -f`,
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"}},
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {

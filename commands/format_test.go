@@ -83,3 +83,23 @@ func TestOneSpellingOfTheDiskSize(t *testing.T) {
 		}
 	}
 }
+
+// Every command's help has an example: a line indented as the others are,
+// that runs tender (or uses what it prints).
+func TestEveryCommandHasAnExample(t *testing.T) {
+	app := New(&Env{})
+	for _, cmd := range app.Commands {
+		if cmd.Hidden {
+			continue
+		}
+		found := false
+		for _, line := range strings.Split(cmd.Description, "\n") {
+			if strings.HasPrefix(line, "   ") && strings.Contains(line, "tender ") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("tender help %s has no example", cmd.Name)
+		}
+	}
+}

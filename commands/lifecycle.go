@@ -14,6 +14,12 @@ func downCommand(env *Env) *cli.Command {
 		Aliases:   []string{"stop", "halt"},
 		Usage:     "shut the machine down cleanly (ACPI power button, up to 30 s)",
 		ArgsUsage: "[NAME]",
+		Description: `The guest stops its containers, syncs and unmounts the data disk, and powers
+off; the host agent and forwards go with it. With down_action: save in the
+settings, down saves the machine instead (see tender save).
+
+   tender down
+   tender down dev`,
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				return st.Down(c.Context, name)
@@ -27,6 +33,11 @@ func poweroffCommand(env *Env) *cli.Command {
 		Name:      "poweroff",
 		Usage:     "stop the machine at once, like pulling the plug (unsynced data may be lost)",
 		ArgsUsage: "[NAME]",
+		Description: `For a guest that does not answer the power button (tender down gave up after
+30 s). Data the guest has not synced may be lost; the disk's filesystem is
+checked at the next boot.
+
+   tender poweroff dev`,
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				return st.Poweroff(c.Context, name)
@@ -40,6 +51,10 @@ func resetCommand(env *Env) *cli.Command {
 		Name:      "reset",
 		Usage:     "hard-reboot the machine",
 		ArgsUsage: "[NAME]",
+		Description: `Like the reset button: the guest reboots at once, without a shutdown. The
+host agent reconnects when it is back.
+
+   tender reset dev`,
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				return st.Reset(c.Context, name)
@@ -53,6 +68,10 @@ func restartCommand(env *Env) *cli.Command {
 		Name:      "restart",
 		Usage:     "down, then up",
 		ArgsUsage: "[NAME]",
+		Description: `A clean shutdown, then a boot, waiting until Docker answers.
+
+   tender restart
+   tender restart dev`,
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				if err := st.Down(c.Context, name); err != nil {

@@ -18,7 +18,11 @@ func logsCommand(env *Env) *cli.Command {
 		Usage:     "print the machine's serial console (kernel and agent messages)",
 		ArgsUsage: "[NAME]",
 		Description: `Prints serial.log, where the kernel and tender-agent write. With --agent, prints
-the agent's own log from the running guest (/var/lib/tender/log/agent.log).`,
+the agent's own log from the running guest (/var/lib/tender/log/agent.log).
+
+   tender logs dev
+   tender logs -f
+   tender logs --agent dev`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"},
 			&cli.BoolFlag{Name: "agent", Usage: "print the guest agent's log over SSH"},

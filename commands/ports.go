@@ -21,7 +21,10 @@ forwarded by the machine's host agent to the same port on the host's
 taken on the host is skipped and listed with the reason; it is tried again
 every few seconds. Guest ports 22 and 2376 are never forwarded, nor the
 swarm's own ports (tcp 2377, tcp and udp 7946, udp 4789).
-It reads a file the host agent keeps; --format json prints it.`,
+It reads a file the host agent keeps; --format json prints it.
+
+   tender ports dev
+   tender ports --format 'table {{.Proto}}\t{{.Port}}\t{{.Status}}'`,
 		Flags: []cli.Flag{formatFlag()},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")

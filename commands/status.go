@@ -58,7 +58,9 @@ func ipCommand(env *Env) *cli.Command {
 		Usage:     "print the address where the machine's published ports are reachable",
 		ArgsUsage: "[NAME]",
 		Description: `Ports published by containers (docker run -p) are forwarded to the host's
-loopback, so this prints 127.0.0.1 for a running machine.`,
+loopback, so this prints 127.0.0.1 for a running machine.
+
+   curl "http://$(tender ip dev):8080/"`,
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				if _, err := st.Running(c.Context, name); err != nil {

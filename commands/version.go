@@ -15,7 +15,9 @@ func versionCommand(env *Env) *cli.Command {
 		Usage: "print tender's version, commit and build date",
 		Description: `The version, commit and date are stamped at build time (make build, releases,
 Homebrew); a ` + "`go install`" + ` build reports what Go recorded. ` + "`tender info`" + ` shows the
-versions of a machine's image and guest agent beside this one.`,
+versions of a machine's image and guest agent beside this one.
+
+   tender version`,
 		Action: func(c *cli.Context) error {
 			v, commit, date := env.buildInfo()
 			fmt.Fprintf(env.Stdout, "tender %s\n", v)
