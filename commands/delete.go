@@ -24,7 +24,7 @@ machine.yaml) is removed too.
 
    tender delete dev
    tender delete dev -f`,
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"}},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"}},
 		Action: func(c *cli.Context) error {
 			return withMachine(env, c, func(st *machine.Store, name string) error {
 				// Only a missing machine stops delete here: a damaged
