@@ -15,10 +15,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tenderdev/tender/agent/api"
 )
 
-// Port is the swarm managers' port (cluster management).
-const Port = 2377
 
 // Engine is one Docker engine's API.
 type Engine struct {
@@ -85,7 +85,7 @@ func (e *Engine) Info(ctx context.Context) (Info, error) {
 // also carries the overlay networks' traffic). It returns the node's ID.
 func (e *Engine) Init(ctx context.Context, addr string) (string, error) {
 	req := map[string]any{
-		"ListenAddr":    net.JoinHostPort(addr, strconv.Itoa(Port)),
+		"ListenAddr":    net.JoinHostPort(addr, strconv.Itoa(api.SwarmControlPort)),
 		"AdvertiseAddr": addr,
 		"DataPathAddr":  addr,
 	}
@@ -109,10 +109,10 @@ func (e *Engine) JoinTokens(ctx context.Context) (worker, manager string, err er
 // token, listening and advertising on addr.
 func (e *Engine) Join(ctx context.Context, addr, managerAddr, token string) error {
 	req := map[string]any{
-		"ListenAddr":    net.JoinHostPort(addr, strconv.Itoa(Port)),
+		"ListenAddr":    net.JoinHostPort(addr, strconv.Itoa(api.SwarmControlPort)),
 		"AdvertiseAddr": addr,
 		"DataPathAddr":  addr,
-		"RemoteAddrs":   []string{net.JoinHostPort(managerAddr, strconv.Itoa(Port))},
+		"RemoteAddrs":   []string{net.JoinHostPort(managerAddr, strconv.Itoa(api.SwarmControlPort))},
 		"JoinToken":     token,
 	}
 	return e.call(ctx, http.MethodPost, "/swarm/join", req, nil)

@@ -16,11 +16,15 @@ import (
 	"github.com/tenderdev/tender/agent/api"
 )
 
-const ingressRules = `-N DOCKER-INGRESS
--A DOCKER-INGRESS -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:8080
--A DOCKER-INGRESS -p udp -m udp --dport 5353 -j DNAT --to-destination 172.18.0.2:5353
--A DOCKER-INGRESS -j RETURN
-`
+// ingressRules is dockerd's DOCKER-INGRESS chain with a tcp and a udp port,
+// the fixture agent/portwatch's parser is tested with.
+var ingressRules = func() string {
+	b, err := os.ReadFile("../portwatch/testdata/ingress-rules.txt")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 func TestIngressArgs(t *testing.T) {
 	if want := []string{"-w", "-t", "nat", "-S", "DOCKER-INGRESS"}; !reflect.DeepEqual(ingressArgs, want) {

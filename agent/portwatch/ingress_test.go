@@ -4,6 +4,7 @@ package portwatch
 
 import (
 	"bytes"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,12 +15,17 @@ import (
 
 // ingressRules is `iptables -t nat -S DOCKER-INGRESS` with a tcp and a udp
 // service port published in ingress mode, as dockerd writes them (moby's
-// libnetwork/service_linux.go, generateIngressRules).
-const ingressRules = `-N DOCKER-INGRESS
--A DOCKER-INGRESS -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:8080
--A DOCKER-INGRESS -p udp -m udp --dport 5353 -j DNAT --to-destination 172.18.0.2:5353
--A DOCKER-INGRESS -j RETURN
-`
+// libnetwork/service_linux.go, generateIngressRules). agent/guest's tests
+// read the same file.
+var ingressRules = mustRead("testdata/ingress-rules.txt")
+
+func mustRead(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func TestParseIngress(t *testing.T) {
 	tcp, udp := func(n int) api.Port { return api.Port{Proto: "tcp", Port: n} }, func(n int) api.Port { return api.Port{Proto: "udp", Port: n} }
