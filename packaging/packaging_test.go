@@ -41,3 +41,39 @@ func TestHomebrewFormula(t *testing.T) {
 		t.Fatalf("ruby -c %s: %v\n%s", path, err, out)
 	}
 }
+
+// The formula a release writes names its source archive and that archive's
+// real checksum, and still parses.
+func TestReleaseFormula(t *testing.T) {
+	archive := t.TempDir() + "/tender-9.8.7.tar.gz"
+	if err := os.WriteFile(archive, []byte("source"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("../scripts/formula.sh", "9.8.7", archive).Output()
+	if err != nil {
+		t.Fatalf("formula.sh: %v", err)
+	}
+	// sha256 of "source"
+	const sum = "41cf6794ba4200b839c53531555f0f3998df4cbb01a4d5cb0b94e3ca5e23947d"
+	for _, want := range []string{
+		`  url "https://github.com/tenderdev/tender/releases/download/v9.8.7/tender-9.8.7.tar.gz"`,
+		`  sha256 "` + sum + `"`,
+	} {
+		if !strings.Contains(string(out), want+"\n") {
+			t.Errorf("the formula lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "0000000000000000") {
+		t.Error("the formula still has the placeholder checksum")
+	}
+	if _, err := exec.LookPath("ruby"); err != nil {
+		t.Skip("ruby is not installed (scripts/deps.sh installs it)")
+	}
+	rb := t.TempDir() + "/tender.rb"
+	if err := os.WriteFile(rb, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ruby", "-c", rb).CombinedOutput(); err != nil {
+		t.Fatalf("ruby -c: %v\n%s", err, out)
+	}
+}

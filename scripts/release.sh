@@ -2,7 +2,8 @@
 # release.sh is `make release`: it cross-builds tender (and tender-net, the
 # switch of tender networks, but for Windows) for every platform we ship,
 # archives the binaries with the README and licence files that exist,
-# and writes SHA256SUMS, all in out/release/. With --check it only builds
+# makes the source archive and the Homebrew formula that builds it
+# (tender.rb, with its checksum), and writes SHA256SUMS, all in out/release/. With --check it only builds
 # every package for every platform (no archives): `make cross`, run by
 # `make test`, so a platform-specific file cannot break another platform.
 #
@@ -74,6 +75,12 @@ for p in "${platforms[@]}"; do
 			--mtime="@${SOURCE_DATE_EPOCH:-0}" -czf "$out/$name.tar.gz" "$name"
 	fi
 done
+
+# The source archive the Homebrew formula builds from (what is committed:
+# git archive of HEAD, reproducible), and the formula with its checksum.
+src=tender-$version
+git archive --format=tar --prefix="$src/" HEAD | gzip -n > "$out/$src.tar.gz"
+scripts/formula.sh "$version" "$out/$src.tar.gz" > "$out/tender.rb"
 
 (cd "$out" && sha256sum -- *.tar.gz *.zip > SHA256SUMS)
 echo "release $version ($commit) in $out:" >&2

@@ -3,8 +3,9 @@
 # shell completions. `tender init` downloads the guest image (the ISO) on
 # first use into ~/.tender/cache.
 #
-# At each release, url and sha256 are set to the tag's source archive:
-#   curl -sL https://github.com/tenderdev/tender/archive/refs/tags/vX.Y.Z.tar.gz | shasum -a 256
+# This is the template: `make release` writes out/release/tender.rb with url
+# and sha256 set to the release's source archive (scripts/formula.sh), for
+# the tap tenderdev/homebrew-tender.
 class Tender < Formula
   desc "Docker engine in a lightweight Linux VM, boot2docker's successor"
   homepage "https://github.com/tenderdev/tender"
