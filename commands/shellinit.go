@@ -46,11 +46,15 @@ Windows.`,
 			if err != nil {
 				return err
 			}
-			sh := shellinit.Detect(env.Getenv, runtime.GOOS, "")
+			var sh shellinit.Shell
 			if c.IsSet("shell") {
 				if sh, err = shellinit.ParseShell(c.String("shell")); err != nil {
 					return err
 				}
+			} else {
+				// On Windows, the shell that started tender: PowerShell,
+				// cmd or Git Bash (the parent process's name).
+				sh = shellinit.Detect(env.Getenv, runtime.GOOS, parentProcessName())
 			}
 			opts := shellinit.Options{Unset: c.Bool("unset"), Getenv: env.Getenv, Machine: name, ShellFlag: c.IsSet("shell")}
 			if c.Bool("no-proxy") {
