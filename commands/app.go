@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/doctor"
 	"github.com/tenderdev/tender/machine"
 )
 
@@ -35,6 +36,9 @@ type Env struct {
 	// Download fetches an image into the cache; nil is iso.Download with
 	// progress on Stderr. Tests give a fake to stay offline.
 	Download func(ctx context.Context, url, cacheDir string) (string, error)
+	// DoctorHost is the host `tender doctor` checks; nil is this one. Tests
+	// give another.
+	DoctorHost func(home string) doctor.Host
 }
 
 // Run runs the command line env.Args, with flags accepted after a
@@ -125,6 +129,7 @@ unless --vm NAME or a NAME argument is given.`,
 			regenerateCertsCommand(env),
 			downloadCommand(env),
 			upgradeCommand(env),
+			doctorCommand(env),
 			completionCommand(env),
 			versionCommand(env),
 		},

@@ -146,7 +146,7 @@ func TestCompletion(t *testing.T) {
 	h := newHarness(t)
 	h.machine("default", "0.1.0")
 	h.machine("dev", "0.1.0")
-	all := "init\nup\ndown\npoweroff\nreset\nrestart\nsave\ndelete\nssh\ncp\nip\nports\nshellinit\nstatus\nls\nnetwork\nswarm\ninfo\nconfig\nlogs\nregenerate-certs\ndownload\nupgrade\ncompletion\nversion\nhelp\n"
+	all := "init\nup\ndown\npoweroff\nreset\nrestart\nsave\ndelete\nssh\ncp\nip\nports\nshellinit\nstatus\nls\nnetwork\nswarm\ninfo\nconfig\nlogs\nregenerate-certs\ndownload\nupgrade\ndoctor\ncompletion\nversion\nhelp\n"
 	cases := []struct {
 		words []string // the words before the one typed
 		cur   string   // the word typed so far
@@ -154,7 +154,7 @@ func TestCompletion(t *testing.T) {
 	}{
 		{nil, "", all},
 		{nil, "up", "up\nupgrade\n"},
-		{nil, "d", "down\ndelete\ndownload\n"},
+		{nil, "d", "down\ndelete\ndownload\ndoctor\n"},
 		{nil, "--", "--vm\n--verbose\n--help\n--version\n"},
 		{nil, "-", "--vm\n--verbose\n-v\n--help\n-h\n--version\n"},
 		{[]string{"--vm"}, "", "default\ndev\n"},

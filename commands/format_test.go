@@ -1,8 +1,12 @@
 package commands
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/tenderdev/tender/doctor"
 )
 
 // ports --format json of a machine with nothing forwarded is [], not null.
@@ -100,6 +104,33 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("tender help %s has no example", cmd.Name)
+		}
+	}
+}
+
+// tender doctor prints a line per check and exits 1 on a problem.
+func TestDoctor(t *testing.T) {
+	h := newHarness(t)
+	var stdout, stderr strings.Builder
+	env := &Env{
+		Stdout: &stdout, Stderr: &stderr,
+		Getenv:    func(k string) string { return h.env[k] },
+		LookupEnv: func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
+		NewStore:  h.store,
+		Args:      []string{"tender", "doctor"},
+		DoctorHost: func(home string) doctor.Host {
+			host := doctor.Local(home)
+			host.LookPath = func(name string) (string, error) { return "", errors.New("not found") }
+			return host
+		},
+	}
+	err := Run(context.Background(), env)
+	if err == nil {
+		t.Fatal("doctor succeeded with no QEMU and no docker")
+	}
+	for _, want := range []string{"problem  QEMU", "problem  docker CLI", "fix: install the docker CLI"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("doctor printed:\n%s\nwant %q", stdout.String(), want)
 		}
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/tenderdev/tender/agent/api"
 )
 
-
 // Engine is one Docker engine's API.
 type Engine struct {
 	HTTP *http.Client
