@@ -30,7 +30,7 @@ build:
 
 # docs/commands.md from the app's own help; a unit test fails when it is stale.
 docs:
-	$(GO) run ./scripts/gendocs -o docs/commands.md
+	$(GO) run ./scripts/gendocs -o docs/commands.md -man docs/tender.1
 
 # out/tender.iso; ARCH=arm64 builds out/tender-arm64.iso, as does iso-arm64
 # (scripts/build-iso.sh --arch).

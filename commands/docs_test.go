@@ -2,6 +2,7 @@ package commands
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,32 @@ func TestCommandsDocIsUpToDate(t *testing.T) {
 		if !strings.Contains(want, section) {
 			t.Errorf("the page lacks %q", section)
 		}
+	}
+}
+
+// docs/tender.1 is the same help as a man page, regenerated with the
+// Markdown, and man reads it without a warning.
+func TestManpageIsUpToDate(t *testing.T) {
+	t.Setenv("TENDER_VM", "")
+	os.Unsetenv("TENDER_VM")
+	want, err := Manpage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("../docs/tender.1")
+	if err != nil || string(got) != want {
+		t.Fatalf("docs/tender.1 is missing or stale (run `make docs`): %v", err)
+	}
+	for _, section := range []string{".SH \"TENDER UP\"\n", ".SH \"TENDER DOCTOR\"\n", "tender up --activate"} {
+		if !strings.Contains(want, section) {
+			t.Errorf("the man page lacks %q", section)
+		}
+	}
+	if _, err := exec.LookPath("groff"); err != nil {
+		t.Skip("groff is not installed")
+	}
+	out, err := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z", "../docs/tender.1").CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("groff -man -ww: %v\n%s", err, out)
 	}
 }

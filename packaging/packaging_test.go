@@ -28,6 +28,7 @@ func TestHomebrewFormula(t *testing.T) {
 		`-X main.date=`,
 		`generate_completions_from_executable(bin/"tender", "completion")`,
 		`shell_output("#{bin}/tender version")`,
+		`man1.install "docs/tender.1"`,
 	} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("%s lacks %s", path, want)

@@ -48,7 +48,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
 extras=()
-for f in README.md LICENSE docs/virtualbox.md docs/commands.md; do
+for f in README.md LICENSE docs/virtualbox.md docs/commands.md docs/tender.1; do
 	[[ -e $f ]] && extras+=("$f")
 done
 

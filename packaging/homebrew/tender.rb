@@ -1,6 +1,6 @@
 # Homebrew formula for tender: builds the CLI and tender-net (the switch of
 # tender networks) from source and installs the CLI's
-# shell completions. `tender init` downloads the guest image (the ISO) on
+# shell completions and its man page. `tender init` downloads the guest image (the ISO) on
 # first use into ~/.tender/cache.
 #
 # This is the template: `make release` writes out/release/tender.rb with url
@@ -27,6 +27,7 @@ class Tender < Formula
     # A tender network's switch, beside tender, where tender looks for it.
     system "go", "build", *std_go_args(ldflags:, output: bin/"tender-net"), "./cmd/tender-net"
     generate_completions_from_executable(bin/"tender", "completion")
+    man1.install "docs/tender.1"
   end
 
   # On Apple Silicon the VM is arm64: tender's default arch is the host's, so
