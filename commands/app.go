@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xrash/smetrics"
 
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/doctor"
@@ -47,7 +48,7 @@ func Run(ctx context.Context, env *Env) error {
 	app := New(env)
 	args := Intersperse(app, env.Args)
 	// urfave's `help nosuch` is "No help topic for 'nosuch'", exit 3.
-	if len(args) == 3 && (args[1] == "help" || args[1] == "h") && !isFlag(args[2]) && findCommand(app.Commands, args[2]) == nil {
+	if len(args) == 3 && (args[1] == "help" || args[1] == "h") && !isFlag(args[2]) && app.Command(args[2]) == nil {
 		return fmt.Errorf("no command %q (run `tender help` to list the commands)", args[2])
 	}
 	if vm, ok := vmFlag(app, args); ok {
@@ -63,10 +64,10 @@ const vmFlagKey = "vm-flag"
 // vmFlag finds --vm among the app's flags, which Intersperse put first.
 func vmFlag(app *cli.App, args []string) (string, bool) {
 	for i := 1; i < len(args) && isFlag(args[i]); i++ {
-		name, hasValue := flagName(args[i])
+		name, value, hasValue := flagName(args[i])
 		if name == "vm" {
 			if hasValue {
-				return strings.SplitN(args[i], "=", 2)[1], true
+				return value, true
 			}
 			if i+1 < len(args) {
 				return args[i+1], true
@@ -175,12 +176,13 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 
 // nearestFlag is the flag of flags that name most likely meant: the same
 // but for dashes, underscores and case (--disk-size for --disksize, as
-// Podman spells it), or at most two letters away; "" when none is.
+// Podman spells it), or one close by the Jaro-Winkler similarity urfave's
+// own suggestions use; "" when none is close.
 func nearestFlag(name string, flags []cli.Flag) string {
 	squash := func(s string) string {
 		return strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(s))
 	}
-	best, bestDist := "", 3
+	best, bestScore := "", 0.9 // below this, a guess is more noise than help
 	for _, f := range flags {
 		for _, n := range f.Names() {
 			if len(n) < 2 {
@@ -189,33 +191,12 @@ func nearestFlag(name string, flags []cli.Flag) string {
 			if squash(n) == squash(name) {
 				return n
 			}
-			if d := editDistance(squash(n), squash(name)); d < bestDist && len(name) >= 4 {
-				best, bestDist = n, d
+			if score := smetrics.JaroWinkler(squash(n), squash(name), 0.7, 4); score > bestScore {
+				best, bestScore = n, score
 			}
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // Home is TENDER_HOME, default ~/.tender.

@@ -35,14 +35,14 @@ func Intersperse(app *cli.App, args []string) []string {
 	if i >= len(args) {
 		return args
 	}
-	cmd := findCommand(app.Commands, args[i])
+	cmd := app.Command(args[i])
 	if cmd == nil {
 		return args
 	}
 	path := []string{args[i]}
 	i++
 	for len(cmd.Subcommands) > 0 && i < len(args) {
-		sub := findCommand(cmd.Subcommands, args[i])
+		sub := cmd.Command(args[i])
 		if sub == nil {
 			break
 		}
@@ -84,15 +84,14 @@ func runsCommandLine(cmd *cli.Command) bool { return cmd.Name == "ssh" }
 
 func isFlag(a string) bool { return len(a) > 1 && a[0] == '-' }
 
-// flagName is the name in -x, --name or --name=value; "" for "--".
-func flagName(a string) (name string, hasValue bool) {
-	a = strings.TrimLeft(a, "-")
-	name, _, hasValue = strings.Cut(a, "=")
-	return name, hasValue
+// flagName is the name in -x, --name or --name=value, and the value after
+// "=" when there is one; "" for "--".
+func flagName(a string) (name, value string, hasValue bool) {
+	return strings.Cut(strings.TrimLeft(a, "-"), "=")
 }
 
 func lookupFlag(flags []cli.Flag, a string) cli.Flag {
-	name, _ := flagName(a)
+	name, _, _ := flagName(a)
 	for _, f := range flags {
 		if slices.Contains(f.Names(), name) {
 			return f
@@ -104,18 +103,9 @@ func lookupFlag(flags []cli.Flag, a string) cli.Flag {
 // flagTakesValue reports whether a (without "=value") is a flag of flags
 // that reads the next argument as its value.
 func flagTakesValue(flags []cli.Flag, a string) bool {
-	if _, hasValue := flagName(a); hasValue {
+	if _, _, hasValue := flagName(a); hasValue {
 		return false
 	}
 	f, ok := lookupFlag(flags, a).(cli.DocGenerationFlag)
 	return ok && f.TakesValue()
-}
-
-func findCommand(cmds []*cli.Command, name string) *cli.Command {
-	for _, c := range cmds {
-		if c.Name == name || slices.Contains(c.Aliases, name) {
-			return c
-		}
-	}
-	return nil
 }
