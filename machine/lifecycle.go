@@ -219,6 +219,12 @@ func (s *Store) deleteHalfMade(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if !s.HalfMade(name) {
+		// An init that held the lock made it whole meanwhile: delete it
+		// as a machine.
+		unlock()
+		return s.Delete(ctx, name)
+	}
 	defer unlock()
 	dir := s.Dir(name)
 	if err := os.RemoveAll(dir); err != nil {

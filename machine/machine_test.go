@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,5 +175,25 @@ func TestHalfMadeMachineDirectory(t *testing.T) {
 	}
 	if s.HalfMade("half") {
 		t.Error("a whole machine is reported half-made")
+	}
+}
+
+// A directory that an init made whole between delete's look and its lock is
+// deleted as a machine (its VM too), not removed as a half-made directory.
+func TestDeleteHalfMadeRechecksUnderTheLock(t *testing.T) {
+	d := &testfakes.Driver{}
+	s := newStore(t, d)
+	if _, err := s.Init(context.Background(), "dev", small(t)); err != nil {
+		t.Fatal(err)
+	}
+	d.Calls = nil
+	if err := s.deleteHalfMade(context.Background(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(d.Calls, "delete") {
+		t.Errorf("driver calls %q: the whole machine's VM was not deleted", d.Calls)
+	}
+	if _, err := os.Stat(s.Dir("dev")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the machine directory is still there: %v", err)
 	}
 }
