@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/provision"
 )
 
 // For a machine whose Docker is an existing server's (the ssh driver) there
@@ -53,9 +54,7 @@ func PublishedPorts(body []byte) (api.PortSet, error) {
 // stream ends with the error of a failed poll, or when ctx ends.
 func WatchDockerPorts(ctx context.Context, dial func(context.Context) (net.Conn, error), interval time.Duration) io.Reader {
 	pr, pw := io.Pipe()
-	client := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
-	}}
+	client := provision.DialHTTP(dial)
 	// A Write blocked on a reader that went away returns when ctx ends.
 	context.AfterFunc(ctx, func() { pw.CloseWithError(ctx.Err()) })
 	go func() {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -66,18 +67,13 @@ func ProbeDocker(ctx context.Context, c *Client, sockets []string) (string, erro
 func pingSocket(ctx context.Context, c *Client, path string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := c.DialRemote(ctx, "unix", path)
+	client := DialHTTP(func(ctx context.Context) (net.Conn, error) { return c.DialRemote(ctx, "unix", path) })
+	defer client.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://docker/_ping", nil)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if d, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(d)
-	}
-	if _, err := io.WriteString(conn, "GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"); err != nil {
-		return err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -87,4 +83,12 @@ func pingSocket(ctx context.Context, c *Client, path string) error {
 		return fmt.Errorf("/_ping answered %s %q", resp.Status, body)
 	}
 	return nil
+}
+
+// DialHTTP is an HTTP client whose every connection is one that dial opens
+// (a Docker socket on a server, over SSH), whatever the URL's host.
+func DialHTTP(dial func(context.Context) (net.Conn, error)) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
+	}}
 }
