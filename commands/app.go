@@ -6,6 +6,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"golang.org/x/term"
 	"io"
 	"os"
 	"path/filepath"
@@ -246,6 +247,9 @@ func (env *Env) store(c *cli.Context) (*machine.Store, error) {
 	st := env.NewStore(home, verbose(c), env.Stderr)
 	if st.Download == nil {
 		st.Download = env.downloader()
+	}
+	if st.Confirm == nil && env.Stdin != nil && term.IsTerminal(int(env.Stdin.Fd())) {
+		st.Confirm = func(question string) (bool, error) { return ask(env, question), nil }
 	}
 	return st, nil
 }

@@ -165,7 +165,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"up", "dev"}, "", ""},
 		{[]string{"up", "-m", "2GiB"}, "", "default\ndev\n"},
 		{[]string{"up"}, "--act", "--activate\n"},
-		{[]string{"up", "--driver"}, "", "auto\nqemu\nvirtualbox\n"},
+		{[]string{"up", "--driver"}, "", "auto\nqemu\nvirtualbox\nssh\n"},
 		{[]string{"up", "--iso"}, "", ""},
 		{[]string{"shellinit", "--shell"}, "f", "fish\n"},
 		{[]string{"ls", "--format"}, "", "table\njson\n"},

@@ -57,11 +57,16 @@ func confirm(env *Env, question string) (bool, error) {
 	if env.Stdin == nil || !term.IsTerminal(int(env.Stdin.Fd())) {
 		return false, errors.New("refusing to delete without confirmation: stdin is not a terminal (pass -f to delete anyway)")
 	}
+	return ask(env, question), nil
+}
+
+// ask puts a yes/no question on the terminal: yes is "y" or "yes".
+func ask(env *Env, question string) bool {
 	fmt.Fprint(env.Stderr, question)
 	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
 	if err != nil {
-		return false, nil
+		return false
 	}
 	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes", nil
+	return answer == "y" || answer == "yes"
 }

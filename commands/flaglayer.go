@@ -20,6 +20,9 @@ var flagKeys = []struct{ flag, key string }{
 	{"sshport", config.KeySSHPort},
 	{"dockerport", config.KeyDockerPort},
 	{"vbm", config.KeyVBoxManage},
+	{"ssh-host", config.KeySSHHost},
+	{"ssh-key", config.KeySSHKey},
+	{"ssh-host-key", config.KeySSHHostKey},
 }
 
 // flagLayer turns the machine flags the user gave into a configuration

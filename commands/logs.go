@@ -19,6 +19,8 @@ func logsCommand(env *Env) *cli.Command {
 		ArgsUsage: "[NAME]",
 		Description: `Prints serial.log, where the kernel and tender-agent write. With --agent, prints
 the agent's own log from the running guest (/var/lib/tender/log/agent.log).
+For a server (driver ssh), prints the host agent's log: its connection to the
+server and the ports it forwards.
 
    tender logs dev
    tender logs -f
@@ -44,7 +46,11 @@ the agent's own log from the running guest (/var/lib/tender/log/agent.log).
 					}
 					return err
 				}
-				return copyLog(c, filepath.Join(m.Dir, machine.SerialLog), env.Stdout, c.Bool("follow"))
+				log := machine.SerialLog
+				if m.IsServer() {
+					log = machine.HostAgentLog // a server has no console of tender's
+				}
+				return copyLog(c, filepath.Join(m.Dir, log), env.Stdout, c.Bool("follow"))
 			})
 		},
 	}

@@ -43,11 +43,15 @@ const (
 	KeyVBoxManage  = "vbm"
 	KeyBootTimeout = "boot_timeout"
 	KeyDownAction  = "down_action"
+	KeySSHHost     = "ssh_host"
+	KeySSHKey      = "ssh_key"
+	KeySSHHostKey  = "ssh_host_key"
 )
 
 var keys = []string{
 	KeyDriver, KeyCPUs, KeyMemory, KeyDiskSize, KeyISO, KeyISOURL, KeySSHPort,
 	KeyDockerPort, KeyShares, KeyShareType, KeyDNS, KeyArch, KeyAccel, KeyVBoxManage, KeyBootTimeout, KeyDownAction,
+	KeySSHHost, KeySSHKey, KeySSHHostKey,
 }
 
 // Keys returns every YAML key, in the documented order.
@@ -87,11 +91,17 @@ const (
 	// DownShutdown and DownSave are the values of down_action.
 	DownShutdown = "shutdown"
 	DownSave     = "save"
+	// DriverSSH is the driver of a machine that is a server tender does not
+	// run, reached over SSH (ssh_host, ssh_port, ssh_key, ssh_host_key).
+	DriverSSH = "ssh"
+	// DefaultServerSSHPort is a server's ssh_port when none is given.
+	DefaultServerSSHPort = 22
 )
 
 // The accepted values of the enumerated keys.
 var (
-	Drivers = []string{"auto", "qemu", "virtualbox"}
+	// DriverSSH is an existing server reached over SSH: no VM.
+	Drivers = []string{"auto", "qemu", "virtualbox", DriverSSH}
 	Arches  = []string{"amd64", "arm64"}
 	Accels  = []string{"auto", "kvm", "hvf", "whpx", "tcg"}
 	// ShareTypes: auto is virtiofs where the qemu driver finds virtiofsd,
@@ -130,6 +140,9 @@ type Layer struct {
 	VBoxManage  *string
 	BootTimeout *time.Duration
 	DownAction  *string
+	SSHHost     *string
+	SSHKey      *string
+	SSHHostKey  *string
 
 	// marks says, per key, where the value was read, for messages and
 	// origins. Absent keys use the Source's name.
@@ -190,6 +203,12 @@ func (l Layer) IsSet(key string) bool {
 		return l.VBoxManage != nil
 	case KeyBootTimeout:
 		return l.BootTimeout != nil
+	case KeySSHHost:
+		return l.SSHHost != nil
+	case KeySSHKey:
+		return l.SSHKey != nil
+	case KeySSHHostKey:
+		return l.SSHHostKey != nil
 	}
 	return false
 }
@@ -222,6 +241,12 @@ type Settings struct {
 	VBoxManage  string        `json:"vbm"` // empty: VBoxManage from PATH
 	BootTimeout time.Duration `json:"boot_timeout"`
 	DownAction  string        `json:"down_action"` // DownShutdown or DownSave
+	// The server of a machine with driver ssh: [USER@]HOST, the private
+	// key that logs in there, and the server's pinned host key (a
+	// fingerprint "SHA256:…" or an authorized_keys line). Empty otherwise.
+	SSHHost    string `json:"ssh_host"`
+	SSHKey     string `json:"ssh_key"`
+	SSHHostKey string `json:"ssh_host_key"`
 
 	// Origins says where each key's value came from: "flag",
 	// "env TENDER_MEMORY", "machine.yaml", "config.yaml" or "default".

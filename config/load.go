@@ -148,7 +148,7 @@ func (l *Layer) setNode(name, key string, v *yaml.Node) error {
 		return &FieldError{Where: at(name, v), Field: key, Problem: problem + ", got " + describe(v)}
 	}
 	switch key {
-	case KeyDriver, KeyISO, KeyISOURL, KeyShareType, KeyArch, KeyAccel, KeyVBoxManage, KeyDownAction:
+	case KeyDriver, KeyISO, KeyISOURL, KeyShareType, KeyArch, KeyAccel, KeyVBoxManage, KeyDownAction, KeySSHHost, KeySSHKey, KeySSHHostKey:
 		if v.Kind != yaml.ScalarNode {
 			return wrong("must be a string")
 		}

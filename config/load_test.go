@@ -100,7 +100,7 @@ func TestParseYAMLErrors(t *testing.T) {
 		{"sshport: 22\n", "config.yaml:1: unknown field `sshport` (did you mean `ssh_port`?)"},
 		{"iso-url: x\n", "config.yaml:1: unknown field `iso-url` (did you mean `iso_url`?)"},
 		{"Memory: 4G\n", "config.yaml:1: unknown field `Memory` (did you mean `memory`?)"},
-		{"colour: blue\n", "config.yaml:1: unknown field `colour` (the fields are driver, cpus, memory, disksize, iso, iso_url, ssh_port, docker_port, shares, share_type, dns, arch, accel, vbm, boot_timeout, down_action)"},
+		{"colour: blue\n", "config.yaml:1: unknown field `colour` (the fields are driver, cpus, memory, disksize, iso, iso_url, ssh_port, docker_port, shares, share_type, dns, arch, accel, vbm, boot_timeout, down_action, ssh_host, ssh_key, ssh_host_key)"},
 		{"cpus: 2\ncpus: 3\n", "config.yaml:2: field `cpus` is set twice (first on line 1)"},
 
 		// Wrong types.

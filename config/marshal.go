@@ -34,6 +34,7 @@ func (s Settings) Layer() Layer {
 		ISO: &s.ISO, ISOURL: &s.ISOURL, SSHPort: &s.SSHPort, DockerPort: &s.DockerPort,
 		Shares: &shares, ShareType: &s.ShareType, DNS: &dns, Arch: &s.Arch, Accel: &s.Accel, VBoxManage: &s.VBoxManage,
 		BootTimeout: &s.BootTimeout, DownAction: &s.DownAction,
+		SSHHost: &s.SSHHost, SSHKey: &s.SSHKey, SSHHostKey: &s.SSHHostKey,
 	}
 }
 
@@ -90,6 +91,12 @@ func (l Layer) node(key string, full bool) *yaml.Node {
 		return strPtr(l.DownAction)
 	case KeyVBoxManage:
 		return strPtr(l.VBoxManage)
+	case KeySSHHost:
+		return strPtr(l.SSHHost)
+	case KeySSHKey:
+		return strPtr(l.SSHKey)
+	case KeySSHHostKey:
+		return strPtr(l.SSHHostKey)
 	case KeyCPUs:
 		return intPtr(l.CPUs)
 	case KeySSHPort:

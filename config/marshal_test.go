@@ -119,6 +119,9 @@ accel: auto               # from default
 vbm: ""                   # from default
 boot_timeout: 5m          # from default
 down_action: shutdown     # from default
+ssh_host: ""              # from default
+ssh_key: ""               # from default
+ssh_host_key: ""          # from default
 `
 	if got := string(s.YAML(true)); got != want {
 		t.Errorf("YAML(true) =\n%s\nwant\n%s", got, want)

@@ -90,6 +90,12 @@ func (l *Layer) copyKey(key string, from Layer) {
 		l.VBoxManage = from.VBoxManage
 	case KeyBootTimeout:
 		l.BootTimeout = from.BootTimeout
+	case KeySSHHost:
+		l.SSHHost = from.SSHHost
+	case KeySSHKey:
+		l.SSHKey = from.SSHKey
+	case KeySSHHostKey:
+		l.SSHHostKey = from.SSHHostKey
 	}
 }
 
@@ -162,12 +168,19 @@ func FillDefaults(l Layer, h Host) Settings {
 	set(&s.ShareType, l.ShareType)
 	set(&s.DownAction, l.DownAction)
 	set(&s.VBoxManage, l.VBoxManage)
+	set(&s.SSHHost, l.SSHHost)
+	set(&s.SSHKey, l.SSHKey)
+	set(&s.SSHHostKey, l.SSHHostKey)
 	if l.BootTimeout != nil {
 		s.BootTimeout = *l.BootTimeout
 	}
 
 	s.ISO = expandHome(s.ISO, h)
 	s.VBoxManage = expandHome(s.VBoxManage, h)
+	s.SSHKey = expandHome(s.SSHKey, h)
+	if s.Driver == DriverSSH && l.SSHPort == nil {
+		s.SSHPort = DefaultServerSSHPort
+	}
 	for i := range s.Shares {
 		s.Shares[i].Host = expandHome(s.Shares[i].Host, h)
 		if s.Shares[i].Guest == "" {
@@ -261,6 +274,7 @@ func Validate(s Settings, h Host) error {
 	if s.Driver == "virtualbox" && contains(Arches, s.Arch) && h.Arch != "" && s.Arch != h.Arch {
 		v.fail(KeyArch, fmt.Sprintf("must be %s, the host's, with the virtualbox driver (use driver qemu to emulate %s), got %q", h.Arch, s.Arch, s.Arch))
 	}
+	v.server(s)
 	if s.BootTimeout < MinBootTimeout {
 		v.fail(KeyBootTimeout, fmt.Sprintf("must be at least %s, got %s", formatDuration(MinBootTimeout), formatDuration(s.BootTimeout)))
 	} else if s.BootTimeout > MaxBootTimeout {
@@ -313,6 +327,61 @@ func (v *validator) size(field string, got, lo, hi int) {
 	case got > hi:
 		v.fail(field, fmt.Sprintf("must be at most %s, got %s", FormatSize(hi), FormatSize(got)))
 	}
+}
+
+// server checks the keys of the ssh driver: a server to reach and a key to
+// log in with; other drivers must not be given them.
+func (v *validator) server(s Settings) {
+	if s.Driver != DriverSSH {
+		for _, k := range []struct{ key, got string }{{KeySSHHost, s.SSHHost}, {KeySSHKey, s.SSHKey}, {KeySSHHostKey, s.SSHHostKey}} {
+			if k.got != "" {
+				v.fail(k.key, fmt.Sprintf("is for driver ssh only (a server reached over SSH), but driver is %q: add --driver ssh, or leave %s out", s.Driver, k.key))
+			}
+		}
+		return
+	}
+	if s.SSHHost == "" {
+		v.fail(KeySSHHost, `must name the server with driver ssh, like "alice@build.example.com" (--ssh-host)`)
+	} else if err := CheckServer(s.SSHHost); err != nil {
+		v.fail(KeySSHHost, err.Error())
+	}
+	if s.SSHKey == "" {
+		v.fail(KeySSHKey, `must be the private key that logs in to the server with driver ssh, like "~/.ssh/id_ed25519" (--ssh-key)`)
+	}
+	if s.SSHPort == 0 {
+		v.fail(KeySSHPort, "must be the server's SSH port (1-65535) with driver ssh, got 0")
+	}
+}
+
+// CheckServer accepts an ssh_host: [USER@]HOST, HOST a name or an address
+// (an IPv6 one may be in brackets), without a port (that is ssh_port).
+func CheckServer(server string) error {
+	user, host := SplitServer(server)
+	switch {
+	case strings.ContainsAny(server, " \t\n\"'`$;|&<>()"):
+		return fmt.Errorf("must be [USER@]HOST like \"alice@build.example.com\", without spaces or quotes, got %q", server)
+	case strings.Contains(server, "@") && user == "":
+		return fmt.Errorf("must be [USER@]HOST like \"alice@build.example.com\": the user before @ is empty, got %q", server)
+	case host == "":
+		return fmt.Errorf("must be [USER@]HOST like \"alice@build.example.com\": the host is empty, got %q", server)
+	case strings.Count(host, ":") == 1 && !strings.HasPrefix(host, "["):
+		return fmt.Errorf("must be [USER@]HOST without a port (give the port as ssh_port, --ssh-port), got %q", server)
+	}
+	return nil
+}
+
+// SplitServer splits an ssh_host into its user ("" when none) and host;
+// brackets around an IPv6 address are dropped.
+func SplitServer(server string) (user, host string) {
+	if i := strings.LastIndex(server, "@"); i >= 0 {
+		user, host = server[:i], server[i+1:]
+	} else {
+		host = server
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return user, host
 }
 
 func (v *validator) port(field string, got int) {

@@ -77,6 +77,9 @@ func TestPrecedence(t *testing.T) {
 		KeyVBoxManage:  {"/a/vbm", "/b/vbm", "/c/vbm", "/d/vbm"},
 		KeyBootTimeout: {"1m", "2m", "3m", "4m"},
 		KeyDownAction:  {"save", "shutdown", "save", "shutdown"},
+		KeySSHHost:     {"a@h1", "b@h2", "c@h3", "d@h4"},
+		KeySSHKey:      {"/k1", "/k2", "/k3", "/k4"},
+		KeySSHHostKey:  {"SHA256:a", "SHA256:b", "SHA256:c", "SHA256:d"},
 	}
 	if len(values) != len(keys) {
 		t.Fatalf("the test covers %d keys of %d", len(values), len(keys))
@@ -167,6 +170,7 @@ func TestResolve(t *testing.T) {
 		"iso": "env TENDER_ISO", "iso_url": "default", "ssh_port": "machine.yaml", "docker_port": "default",
 		"shares": "config.yaml", "share_type": "default", "dns": "default", "arch": "default", "accel": "default", "vbm": "default",
 		"boot_timeout": "default", "down_action": "default",
+		"ssh_host": "default", "ssh_key": "default", "ssh_host_key": "default",
 	}
 	if !reflect.DeepEqual(s.Origins, wantOrigins) {
 		t.Errorf("origins = %v\nwant %v", s.Origins, wantOrigins)
@@ -250,7 +254,20 @@ func TestValidate(t *testing.T) {
 		{name: "many cpus from a flag", flags: map[string]string{"cpus": "65"},
 			err: "flag: field `cpus` must be between 1 and 64, got 65"},
 		{name: "bad driver", yaml: "driver: vmware\n",
-			err: "config.yaml:1: field `driver` must be one of auto, qemu, virtualbox, got \"vmware\""},
+			err: "config.yaml:1: field `driver` must be one of auto, qemu, virtualbox, ssh, got \"vmware\""},
+		{name: "server without host", yaml: "driver: ssh\nssh_key: /k\n",
+			err: "field `ssh_host` must name the server with driver ssh, like \"alice@build.example.com\" (--ssh-host)"},
+		{name: "server without key", yaml: "driver: ssh\nssh_host: a@b\n",
+			err: "field `ssh_key` must be the private key that logs in to the server with driver ssh, like \"~/.ssh/id_ed25519\" (--ssh-key)"},
+		{name: "server with a port", yaml: "driver: ssh\nssh_host: a@b:2222\nssh_key: /k\n",
+			err: "config.yaml:2: field `ssh_host` must be [USER@]HOST without a port (give the port as ssh_port, --ssh-port), got \"a@b:2222\""},
+		{name: "server with an empty user", yaml: "driver: ssh\nssh_host: \"@b\"\nssh_key: /k\n",
+			err: "config.yaml:2: field `ssh_host` must be [USER@]HOST like \"alice@build.example.com\": the user before @ is empty, got \"@b\""},
+		{name: "server with a space", yaml: "driver: ssh\nssh_host: \"a b\"\nssh_key: /k\n",
+			err: "config.yaml:2: field `ssh_host` must be [USER@]HOST like \"alice@build.example.com\", without spaces or quotes, got \"a b\""},
+		{name: "server keys without driver ssh", yaml: "ssh_host: a@b\n",
+			err: "config.yaml:1: field `ssh_host` is for driver ssh only (a server reached over SSH), but driver is \"auto\": add --driver ssh, or leave ssh_host out"},
+		{name: "server", yaml: "driver: ssh\nssh_host: a@[::1]\nssh_key: /k\n"},
 		{name: "bad port", yaml: "ssh_port: 70000\n",
 			err: "config.yaml:1: field `ssh_port` must be between 1 and 65535, or 0 to pick a free port, got 70000"},
 		{name: "negative port", yaml: "docker_port: -1\n",
@@ -296,7 +313,7 @@ func TestValidate(t *testing.T) {
 		{name: "same guest twice", yaml: "shares:\n  - /a\n  - host: /b\n    guest: /a/\n",
 			err: "config.yaml:4: field `shares[1].guest` must differ from shares[0].guest \"/a\", got \"/a/\""},
 		{name: "every problem, one per line", yaml: "cpus: 0\nmemory: 1T\ndriver: x\n",
-			err: "config.yaml:3: field `driver` must be one of auto, qemu, virtualbox, got \"x\"\n" +
+			err: "config.yaml:3: field `driver` must be one of auto, qemu, virtualbox, ssh, got \"x\"\n" +
 				"config.yaml:1: field `cpus` must be between 1 and 64, got 0\n" +
 				"config.yaml:2: field `memory` must be at most 64GiB, got 1TiB"},
 		{name: "env names the variable", flags: map[string]string{"env:TENDER_MEMORY": "100M"},

@@ -36,6 +36,12 @@ func (l *Layer) Set(key, value string) error {
 		l.DownAction = &value
 	case KeyVBoxManage:
 		l.VBoxManage = &value
+	case KeySSHHost:
+		l.SSHHost = &value
+	case KeySSHKey:
+		l.SSHKey = &value
+	case KeySSHHostKey:
+		l.SSHHostKey = &value
 	case KeyCPUs, KeySSHPort, KeyDockerPort:
 		n, err := strconv.Atoi(strings.TrimSpace(value))
 		if err != nil {

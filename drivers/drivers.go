@@ -13,6 +13,7 @@ import (
 	"github.com/tenderdev/tender/runner"
 	"github.com/tenderdev/tender/vm"
 	"github.com/tenderdev/tender/vm/qemu"
+	"github.com/tenderdev/tender/vm/sshserver"
 	"github.com/tenderdev/tender/vm/virtualbox"
 )
 
@@ -44,8 +45,10 @@ func Factory(verbose bool, log io.Writer) machine.DriverFactory {
 			return d, nil
 		case "virtualbox":
 			return virtualbox.New(run, s.VBoxManage), nil
+		case config.DriverSSH:
+			return sshserver.Driver{Agent: machine.HostAgentStatus}, nil
 		default:
-			return nil, fmt.Errorf("driver %q is not available: use --driver qemu or --driver virtualbox", s.Driver)
+			return nil, fmt.Errorf("driver %q is not available: use --driver qemu, --driver virtualbox or --driver ssh", s.Driver)
 		}
 	}
 }
@@ -93,6 +96,8 @@ func Choose(s config.Settings, h Host) (driver, reason string) {
 	switch s.Driver {
 	case "qemu", "virtualbox":
 		return s.Driver, fmt.Sprintf("driver: %s (from %s)", s.Driver, origin)
+	case config.DriverSSH:
+		return s.Driver, fmt.Sprintf("driver: ssh (from %s): the server %s, over SSH", origin, s.SSHHost)
 	case "auto", "":
 	default:
 		return s.Driver, fmt.Sprintf("driver: %s (from %s) is unknown", s.Driver, origin)

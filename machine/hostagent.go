@@ -83,6 +83,14 @@ func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) e
 	if err := atomicfile.Write(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		return err
 	}
+	if m.IsServer() {
+		logger.Printf("host agent for machine %q, the server %s (pid %d)", name, m.Settings.SSHHost, os.Getpid())
+		err := s.runServerAgent(ctx, m, logger.Printf)
+		if readPID(pidFile) == os.Getpid() {
+			os.Remove(pidFile)
+		}
+		return err
+	}
 	fw, ok := m.driver.(vm.Forwarder)
 	if !ok {
 		logger.Printf("the %s driver cannot forward ports; only the clock is kept", m.driver.Name())

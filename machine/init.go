@@ -27,6 +27,9 @@ type InitOptions struct {
 	// Network puts the machine on this tender network, creating the network
 	// when it does not exist; "" for none.
 	Network string
+	// InstallDocker installs the distribution's Docker on a server (driver
+	// ssh) that has none.
+	InstallDocker bool
 }
 
 // Init creates machine name: settings, keys, certificates, the data disk and
@@ -56,6 +59,9 @@ func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, o
 	srcs, err := s.sources("", flags)
 	if err != nil {
 		return nil, err
+	}
+	if settings, err := config.Resolve(srcs...); err == nil && settings.Driver == config.DriverSSH {
+		return s.initServer(ctx, name, dir, srcs, settings, opts)
 	}
 	settings, image, err := s.resolveWithImage(ctx, srcs)
 	if err != nil {

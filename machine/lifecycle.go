@@ -51,6 +51,11 @@ func (s *Store) Down(ctx context.Context, name string) error {
 		fmt.Fprintf(s.Progress, "machine %q is already %s\n", name, st)
 		return nil
 	}
+	if m.IsServer() {
+		fmt.Fprintf(s.Progress, "stopping tender's forwards to the server %s (the server and its containers keep running)…\n", m.Settings.SSHHost)
+		s.stopHostAgent(m)
+		return nil
+	}
 	if m.Settings.DownAction == config.DownSave {
 		if _, ok := m.driver.(vm.Saver); ok && st == vm.Running {
 			err := s.save(ctx, m, false)
@@ -95,6 +100,9 @@ func (s *Store) Poweroff(ctx context.Context, name string) error {
 		return err
 	}
 	defer unlock()
+	if err := refuseServer(m, "poweroff", "tender never stops (use `tender down"+NameArg(name)+"` to stop its forwards)"); err != nil {
+		return err
+	}
 	fmt.Fprintf(s.Progress, "warning: powering off %q without a shutdown; data the guest has not synced may be lost\n", name)
 	s.stopHostAgent(m)
 	if err := m.driver.Stop(ctx, m.Spec(), true); err != nil {
@@ -113,6 +121,9 @@ func (s *Store) Reset(ctx context.Context, name string) error {
 		return err
 	}
 	defer unlock()
+	if err := refuseServer(m, "reset", "tender never reboots"); err != nil {
+		return err
+	}
 	r, ok := m.driver.(vm.Resetter)
 	if !ok {
 		return fmt.Errorf("reset is not supported by the %s driver: %w", m.driver.Name(), vm.ErrNotSupported)
@@ -135,6 +146,9 @@ func (s *Store) Save(ctx context.Context, name string, force bool) error {
 }
 
 func (s *Store) save(ctx context.Context, m *Machine, force bool) error {
+	if err := refuseServer(m, "save", "has no VM memory for tender to keep (use `tender down"+NameArg(m.Name)+"` to stop its forwards)"); err != nil {
+		return err
+	}
 	sv, ok := m.driver.(vm.Saver)
 	if !ok {
 		return fmt.Errorf("save is not supported by the %s driver (use `tender down%s`): %w", m.driver.Name(), NameArg(m.Name), vm.ErrNotSupported)
@@ -333,6 +347,9 @@ func (s *Store) RegenerateCerts(ctx context.Context, name string, client bool) e
 	ca, err := s.loadOrCreateCA()
 	if err != nil {
 		return err
+	}
+	if m.IsServer() {
+		return s.regenerateServerCerts(m, ca, client, st)
 	}
 	server, err := ca.IssueServer(hostAlias(name))
 	if err != nil {

@@ -3,11 +3,22 @@ package machine
 import (
 	"path/filepath"
 
+	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/provision"
 )
 
 // Paths lists the machine's files for `tender info`.
 func (m *Machine) Paths() map[string]string {
+	if m.IsServer() {
+		return map[string]string{
+			"dir":           m.Dir,
+			"cert_path":     m.CertPath(),
+			"ssh_key":       m.Settings.SSHKey,
+			"ssh_config":    filepath.Join(m.Dir, SSHConfig),
+			"known_hosts":   filepath.Join(m.Dir, KnownHosts),
+			"hostagent_log": filepath.Join(m.Dir, HostAgentLog),
+		}
+	}
 	return map[string]string{
 		"dir":         m.Dir,
 		"cert_path":   m.CertPath(),
@@ -22,6 +33,17 @@ func (m *Machine) Paths() map[string]string {
 // WriteSSHConfig writes ssh_config so that plain OpenSSH reaches the guest:
 // ssh -F DIR/ssh_config tender-NAME.
 func WriteSSHConfig(m *Machine) error {
+	if m.IsServer() {
+		_, host := config.SplitServer(m.Settings.SSHHost)
+		return provision.WriteSSHConfig(filepath.Join(m.Dir, SSHConfig), provision.SSHConfig{
+			Alias:          hostAlias(m.Name),
+			HostName:       host,
+			Port:           m.Settings.SSHPort,
+			User:           m.ServerUser(),
+			IdentityFile:   m.Settings.SSHKey,
+			KnownHostsFile: filepath.Join(m.Dir, KnownHosts),
+		})
+	}
 	return provision.WriteSSHConfig(filepath.Join(m.Dir, SSHConfig), provision.SSHConfig{
 		Alias:          hostAlias(m.Name),
 		Port:           m.Runtime.SSHPort,

@@ -25,6 +25,8 @@ const (
 	Paused     = vm.Paused
 	Saved      = vm.Saved
 	Aborted    = vm.Aborted
+	// Unreachable: a server (driver ssh) its host agent cannot reach.
+	Unreachable = vm.Unreachable
 )
 
 // notExistError is the one "does not exist" error: it names the machine,

@@ -40,6 +40,10 @@ type Store struct {
 	// SwitchProgram finds tender-net, the switch of networks between
 	// machines. Nil: network.FindSwitchProgram.
 	SwitchProgram func() (string, error)
+	// Confirm asks the user a yes/no question on the terminal, such as
+	// whether to pin a server's host key. Nil: there is no one to ask, and
+	// what needs an answer is refused with the flag that gives it.
+	Confirm func(question string) (bool, error)
 }
 
 // ErrNotExist is returned for a machine that has no directory.

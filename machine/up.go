@@ -55,6 +55,9 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 	if err != nil {
 		return nil, err
 	}
+	if m.IsServer() {
+		return s.upServer(ctx, m, state)
+	}
 	switch state {
 	case vm.Running:
 		// A save cut short leaves the VM paused: Start lets it run.
@@ -275,8 +278,12 @@ func (m *Machine) waitSSH(ctx context.Context) (*provision.Client, error) {
 	return provision.WaitForSSH(ctx, m.SSHAddr(), "docker", key, hostKey)
 }
 
-// Dial opens an SSH connection to the running guest.
+// Dial opens an SSH connection to the running guest, or to the server of
+// a server machine.
 func (m *Machine) Dial(ctx context.Context) (*provision.Client, error) {
+	if m.IsServer() {
+		return m.dialServer(ctx, os.LookupEnv)
+	}
 	key, err := os.ReadFile(filepath.Join(m.Dir, SSHKey))
 	if err != nil {
 		return nil, err
@@ -288,15 +295,19 @@ func (m *Machine) Dial(ctx context.Context) (*provision.Client, error) {
 	return provision.Dial(ctx, m.SSHAddr(), "docker", key, hostKey)
 }
 
-// GuestHostKey is the guest's pinned SSH host key.
+// GuestHostKey is the guest's pinned SSH host key, or the server's.
 func (m *Machine) GuestHostKey() (ssh.PublicKey, error) {
-	data, err := os.ReadFile(filepath.Join(m.Dir, GuestHostKey))
+	file := GuestHostKey
+	if m.IsServer() {
+		file = ServerHostKey
+	}
+	data, err := os.ReadFile(filepath.Join(m.Dir, file))
 	if err != nil {
 		return nil, fmt.Errorf("reading the pinned guest host key: %w", err)
 	}
 	pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
 	if err != nil {
-		return nil, fmt.Errorf("the pinned guest host key %s is damaged: %w", GuestHostKey, err)
+		return nil, fmt.Errorf("the pinned host key %s is damaged: %w", file, err)
 	}
 	return pub, nil
 }

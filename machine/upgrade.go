@@ -29,6 +29,9 @@ func (s *Store) Upgrade(ctx context.Context, name, isoPath string) (*UpgradeResu
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseServer(m, "upgrade", "boots no tender image (upgrade its Docker with its own package manager)"); err != nil {
+		return nil, err
+	}
 	var img iso.Image
 	if isoPath != "" {
 		img, err = iso.Open(isoPath)

@@ -54,7 +54,8 @@ func ReadKnownHosts(path, alias string) (ssh.PublicKey, error) {
 // reaches the guest with the right key and the pinned host key.
 type SSHConfig struct {
 	Alias          string // Host and HostKeyAlias: the machine's name as a host, "tender-dev"
-	Port           int    // the forwarded SSH port on 127.0.0.1
+	HostName       string // where sshd answers; 127.0.0.1 when empty (a guest's forwarded port)
+	Port           int    // the forwarded SSH port on 127.0.0.1, or a server's
 	User           string // GuestUser when empty
 	IdentityFile   string // the private key
 	KnownHostsFile string // written by WriteKnownHosts
@@ -79,6 +80,13 @@ func RenderSSHConfig(c SSHConfig) ([]byte, error) {
 	if strings.ContainsAny(user, " \t\r\n\"") {
 		errs = append(errs, fmt.Errorf("ssh_config: user %q must be a word", user))
 	}
+	hostName := c.HostName
+	if hostName == "" {
+		hostName = "127.0.0.1"
+	}
+	if strings.ContainsAny(hostName, " \t\r\n\"") {
+		errs = append(errs, fmt.Errorf("ssh_config: host name %q must be a word", hostName))
+	}
 	for _, p := range []string{c.IdentityFile, c.KnownHostsFile} {
 		if strings.ContainsAny(p, "\r\n") {
 			errs = append(errs, fmt.Errorf("ssh_config: path %q contains a line break", p))
@@ -89,7 +97,7 @@ func RenderSSHConfig(c SSHConfig) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Host %s\n", c.Alias)
-	fmt.Fprintf(&b, "  HostName 127.0.0.1\n")
+	fmt.Fprintf(&b, "  HostName %s\n", hostName)
 	fmt.Fprintf(&b, "  Port %d\n", c.Port)
 	fmt.Fprintf(&b, "  User %s\n", user)
 	fmt.Fprintf(&b, "  IdentityFile %s\n", sshConfigPath(c.IdentityFile))

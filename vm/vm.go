@@ -21,6 +21,9 @@ const (
 	Paused     State = "paused"
 	Saved      State = "saved"
 	Aborted    State = "aborted" // the hypervisor died without a clean shutdown
+	// Unreachable is a server (driver ssh) whose host agent runs but
+	// cannot reach it, or its Docker; the agent keeps trying.
+	Unreachable State = "unreachable"
 )
 
 // MaxSocketPath is the longest unix socket path every host accepts
@@ -159,7 +162,10 @@ type StartWarner interface {
 // Live reports whether the hypervisor holds the machine: running, starting
 // or paused. A live machine must be stopped before its disk or image
 // changes, and has a host agent.
-func (s State) Live() bool { return s == Running || s == Starting || s == Paused }
+// An unreachable server is live too: its host agent runs, and down stops it.
+func (s State) Live() bool {
+	return s == Running || s == Starting || s == Paused || s == Unreachable
+}
 
 // Switched is implemented by drivers whose NICs on a tender network reach
 // the other machines through the network's switch process, tender-net
