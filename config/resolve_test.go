@@ -400,3 +400,21 @@ func TestISOURLFollowsArch(t *testing.T) {
 		}
 	}
 }
+
+// A server's ssh_port is 22 unless given; a VM's stays 0 (a free port).
+func TestServerSSHPortDefault(t *testing.T) {
+	cfg, err := ParseYAML("config.yaml", []byte("driver: ssh\nssh_host: a@b\nssh_key: ~/.ssh/id\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ResolveFor(linux, Source{"config.yaml", cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.SSHPort != DefaultServerSSHPort || s.SSHKey != "/home/ada/.ssh/id" {
+		t.Errorf("ssh_port %d, ssh_key %q; want 22 and the key under the home", s.SSHPort, s.SSHKey)
+	}
+	if d := Defaults(linux); d.SSHPort != 0 {
+		t.Errorf("a VM's default ssh_port = %d, want 0", d.SSHPort)
+	}
+}

@@ -83,6 +83,9 @@ func (s *Store) swarmMachine(ctx context.Context, name, want string) (*Machine, 
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseServer(m, "tender swarm", "is on no tender network (join it with `docker swarm join` run against it, when it can reach the manager's address)"); err != nil {
+		return nil, err
+	}
 	if m.Network == nil {
 		return nil, fmt.Errorf("machine %q is on no network, so other machines cannot reach it: make machines for a swarm with `tender init --network NET NAME`", name)
 	}

@@ -4,6 +4,7 @@ package provision
 
 import (
 	"bytes"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -153,8 +154,8 @@ func makeWritable(root string) {
 }
 
 func TestCopyDirectoryBothWays(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	src := filepath.Join(t.TempDir(), "project")
 	makeTree(t, src)
 	want := readTree(t, src)
@@ -182,8 +183,8 @@ func TestCopyDirectoryBothWays(t *testing.T) {
 }
 
 func TestCopyFileBothWays(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "notes.txt")
 	if err := os.WriteFile(src, []byte("line 1\nline 2\n"), 0o600); err != nil {
@@ -252,8 +253,8 @@ func assertSameFile(t *testing.T, want, got string) {
 }
 
 func TestCopyErrors(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "f")
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {

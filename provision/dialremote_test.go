@@ -15,8 +15,8 @@ import (
 // DialRemote reaches a unix socket on the server's side, both ways; a socket
 // that is not there is one error naming it.
 func TestDialRemote(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	dir, err := os.MkdirTemp("", "du") // short: unix socket paths are limited
 	if err != nil {
 		t.Fatal(err)
@@ -49,9 +49,9 @@ func TestDialRemote(t *testing.T) {
 // DialRemote "tcp" reaches an address as the server sees it: its
 // 127.0.0.1 (here the test server's stand-in loopback, 127.0.0.2).
 func TestDialRemoteTCP(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	s.LoopbackAs = "127.0.0.2"
-	c := s.dial(t)
+	c := dialTest(t, s)
 	l, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
 		t.Skipf("no 127.0.0.2 here: %v", err)

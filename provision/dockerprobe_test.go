@@ -10,13 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
 // probeServer is the test sshd with a PATH of only id and sed, and docker
 // when withCLI: what ProbeDocker's script needs, and no host docker CLI.
-func probeServer(t *testing.T, withCLI bool) *testServer {
+func probeServer(t *testing.T, withCLI bool) *testfakes.SSHServer {
 	t.Helper()
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	bin := t.TempDir()
 	for _, tool := range []string{"id", "sed"} {
 		p, err := exec.LookPath(tool)
@@ -83,7 +85,7 @@ func TestProbeDocker(t *testing.T) {
 		{"not installed", false, []string{missing}, "", []string{"the server has no Docker", "--install-docker"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := probeServer(t, tc.cli).dial(t)
+			c := dialTest(t, probeServer(t, tc.cli))
 			got, err := ProbeDocker(t.Context(), c, tc.sockets)
 			if tc.want != "" {
 				if err != nil || got != tc.want {

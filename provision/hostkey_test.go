@@ -5,6 +5,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"net"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // ScanHostKey reads the key a server offers without logging in; a port
 // where nothing speaks SSH is an error naming the address.
 func TestScanHostKey(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	got, err := ScanHostKey(t.Context(), s.Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -50,8 +51,8 @@ func TestScanHostKey(t *testing.T) {
 // The key the user gives is a fingerprint, a .pub line or a known_hosts
 // line; another key is ErrHostKeyMismatch, nonsense an error naming the flag.
 func TestMatchHostKey(t *testing.T) {
-	s := newTestServer(t)
-	other := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	other := testfakes.NewSSHServer(t, GuestUser)
 	key := s.HostKey
 	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	for _, given := range []string{ssh.FingerprintSHA256(key), pub, pub + " root@server", "build.example.com " + pub} {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/tenderdev/tender/agent/api"
+
+	"github.com/tenderdev/tender/internal/testfakes"
 )
 
 // fakeGuestTools puts a sudo that just runs its arguments and a tender-agent
@@ -16,7 +18,7 @@ import (
 // that logs its arguments (and fails when agentFails) first in the test
 // server's PATH, and gives the server a TMPDIR of its own. It returns the
 // agent log and the TMPDIR.
-func fakeGuestTools(t *testing.T, s *testServer, agentFails bool) (agentLog, tmp string) {
+func fakeGuestTools(t *testing.T, s *testfakes.SSHServer, agentFails bool) (agentLog, tmp string) {
 	t.Helper()
 	bin := t.TempDir()
 	tmp = t.TempDir()
@@ -39,9 +41,9 @@ func fakeGuestTools(t *testing.T, s *testServer, agentFails bool) (agentLog, tmp
 }
 
 func TestInstallServerCerts(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	agentLog, tmp := fakeGuestTools(t, s, false)
-	c := s.dial(t)
+	c := dialTest(t, s)
 	dir := filepath.Join(t.TempDir(), "var lib", "tls")
 	ca, cert, key := []byte("CA PEM\n"), []byte("SERVER PEM\n"), []byte("KEY PEM\n")
 	if err := installServerCerts(t.Context(), c, dir, ca, cert, key); err != nil {
@@ -82,9 +84,9 @@ func TestInstallServerCerts(t *testing.T) {
 }
 
 func TestInstallServerCertsReportsAFailedRestart(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	_, tmp := fakeGuestTools(t, s, true)
-	c := s.dial(t)
+	c := dialTest(t, s)
 	err := installServerCerts(t.Context(), c, filepath.Join(t.TempDir(), "tls"), []byte("a"), []byte("b"), []byte("c"))
 	if err == nil || !strings.Contains(err.Error(), "restarting docker") || !strings.Contains(err.Error(), "dockerd did not come back") {
 		t.Fatalf("installServerCerts = %v, want the restart failure with its stderr", err)
@@ -98,8 +100,8 @@ func TestInstallServerCertsReportsAFailedRestart(t *testing.T) {
 }
 
 func TestUploadRejectsPaths(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	err := c.Upload(t.Context(), s.Home, []RemoteFile{{Name: "../escape", Data: []byte("x"), Mode: 0o644}})
 	if err == nil || !strings.Contains(err.Error(), "plain file name") {
 		t.Fatalf("Upload(../escape) = %v, want a refusal", err)

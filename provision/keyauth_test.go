@@ -4,6 +4,7 @@ package provision
 
 import (
 	"encoding/pem"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 // through an ssh-agent that holds it, and without one the error says to
 // ssh-add it.
 func TestKeyAuth(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "id_plain")
 	if err := os.WriteFile(plain, s.UserKey, 0o600); err != nil {

@@ -5,6 +5,7 @@ package provision
 import (
 	"bytes"
 	"errors"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"net"
 	"os"
 	"os/exec"
@@ -23,7 +24,7 @@ func TestPlainOpenSSHUsesTheFiles(t *testing.T) {
 	if err != nil {
 		t.Skip("no OpenSSH client here")
 	}
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	dir := filepath.Join(t.TempDir(), `Jane Doe's 100% "tender"`)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)

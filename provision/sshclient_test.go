@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/tenderdev/tender/internal/testfakes"
 	"os"
 	"strings"
 	"testing"
@@ -15,8 +16,8 @@ import (
 )
 
 func TestRunPassesStreamsAndExitStatus(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	tests := []struct {
 		name, cmd, stdin   string
 		wantCode           int
@@ -48,8 +49,8 @@ func TestRunPassesStreamsAndExitStatus(t *testing.T) {
 }
 
 func TestRunNilStreams(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	code, err := c.Run(t.Context(), "cat; echo ignored; exit 3", nil, nil, nil)
 	if err != nil || code != 3 {
 		t.Fatalf("Run with nil streams = %d, %v; want 3, nil", code, err)
@@ -57,8 +58,8 @@ func TestRunNilStreams(t *testing.T) {
 }
 
 func TestRunKilledBySignal(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	// The shell kills itself; the server reports exit-signal KILL, which
 	// ssh turns into 128+9 as a shell would.
 	code, err := c.Run(t.Context(), "kill -9 $$", nil, nil, nil)
@@ -68,9 +69,9 @@ func TestRunKilledBySignal(t *testing.T) {
 }
 
 func TestRunMissingExitStatusIsAnError(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
-	code, err := c.Run(t.Context(), noStatusCommand, nil, nil, nil)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
+	code, err := c.Run(t.Context(), testfakes.NoStatusCommand, nil, nil, nil)
 	var missing *ssh.ExitMissingError
 	if !errors.As(err, &missing) || code != -1 {
 		t.Fatalf("Run = %d, %v; want -1 and an ExitMissingError", code, err)
@@ -78,8 +79,8 @@ func TestRunMissingExitStatusIsAnError(t *testing.T) {
 }
 
 func TestRunHonoursContext(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -93,8 +94,8 @@ func TestRunHonoursContext(t *testing.T) {
 }
 
 func TestOutput(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	out, err := c.Output(t.Context(), "printf ok")
 	if err != nil || string(out) != "ok" {
 		t.Fatalf("Output = %q, %v", out, err)
@@ -106,7 +107,7 @@ func TestOutput(t *testing.T) {
 }
 
 func TestDialRefusesWrongHostKey(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	other, err := NewSSHKey("impostor")
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +137,7 @@ func TestDialRefusesWrongHostKey(t *testing.T) {
 }
 
 func TestDialRefusesWrongClientKey(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	other, err := NewSSHKey("stranger")
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +156,7 @@ func TestDialRefusesWrongClientKey(t *testing.T) {
 }
 
 func TestWaitForSSHRetriesUntilTheGuestAnswers(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	// Nothing listens on this address yet: take a port, free it, and start
 	// answering on it after a while, as a booting guest does.
 	ln, err := netListen()
@@ -178,7 +179,7 @@ func TestWaitForSSHRetriesUntilTheGuestAnswers(t *testing.T) {
 }
 
 func TestWaitForSSHGivesUpWithTheLastError(t *testing.T) {
-	s := newTestServer(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
 	ln, err := netListen()
 	if err != nil {
 		t.Fatal(err)
@@ -194,8 +195,8 @@ func TestWaitForSSHGivesUpWithTheLastError(t *testing.T) {
 }
 
 func TestShellWithoutTerminal(t *testing.T) {
-	s := newTestServer(t)
-	c := s.dial(t)
+	s := testfakes.NewSSHServer(t, GuestUser)
+	c := dialTest(t, s)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -216,9 +217,7 @@ func TestShellWithoutTerminal(t *testing.T) {
 	if stdout.String() != "hello from the shell\n" || stderr.String() != "oops\n" {
 		t.Errorf("Shell stdout, stderr = %q, %q", stdout.String(), stderr.String())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.ptys) != 0 {
-		t.Errorf("Shell requested a pty (%q) though stdin is not a terminal", s.ptys)
+	if len(s.PTYs()) != 0 {
+		t.Errorf("Shell requested a pty (%q) though stdin is not a terminal", s.PTYs())
 	}
 }

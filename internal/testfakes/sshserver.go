@@ -1,9 +1,12 @@
 //go:build unix
 
-package provision
+package testfakes
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
@@ -19,13 +22,14 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// testServer is a real SSH server in the test process standing in for the
-// guest's sshd: public-key auth for one key, "exec" and "shell" run sh
+// SSHServer is a real SSH server in the test process standing in for the
+// guest's sshd, or a server's: public-key auth for one key and user, "exec" and "shell" run sh
 // locally, and the "sftp" subsystem serves the local filesystem with Home as
 // its working directory (where relative paths land, as with OpenSSH).
-type testServer struct {
+type SSHServer struct {
 	Addr    string
 	HostKey ssh.PublicKey // what the client must pin
+	User    string        // the one user it lets in
 	UserKey []byte        // OpenSSH private key the server accepts
 	Home    string
 	Env     []string // extra environment for exec and shell
@@ -40,27 +44,16 @@ type testServer struct {
 	ptys []string // TERM of each pty-req
 }
 
-func newTestServer(t *testing.T) *testServer {
+// NewSSHServer starts an SSHServer on 127.0.0.1 that lets user in with a
+// key of its own (UserKey), until the test ends.
+func NewSSHServer(t *testing.T, user string) *SSHServer {
 	t.Helper()
-	hostKey, err := NewSSHKey("host")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostSigner, err := ssh.ParsePrivateKey(hostKey.PrivatePEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	userKey, err := NewSSHKey("docker@test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	authorized, _, _, _, err := ssh.ParseAuthorizedKey(userKey.Public)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hostSigner, _ := newKey(t)
+	userSigner, userPEM := newKey(t)
+	authorized := userSigner.PublicKey()
 	config := &ssh.ServerConfig{
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if meta.User() == GuestUser && bytes.Equal(key.Marshal(), authorized.Marshal()) {
+			if meta.User() == user && bytes.Equal(key.Marshal(), authorized.Marshal()) {
 				return nil, nil
 			}
 			return nil, errors.New("unknown key")
@@ -72,10 +65,11 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{
+	s := &SSHServer{
 		Addr:    ln.Addr().String(),
 		HostKey: hostSigner.PublicKey(),
-		UserKey: userKey.PrivatePEM,
+		User:    user,
+		UserKey: userPEM,
 		Home:    t.TempDir(),
 	}
 	var wg sync.WaitGroup
@@ -101,7 +95,7 @@ func newTestServer(t *testing.T) *testServer {
 	return s
 }
 
-func (s *testServer) serveConn(c net.Conn, config *ssh.ServerConfig) {
+func (s *SSHServer) serveConn(c net.Conn, config *ssh.ServerConfig) {
 	defer c.Close()
 	conn, chans, reqs, err := ssh.NewServerConn(c, config)
 	if err != nil {
@@ -148,7 +142,7 @@ func (s *testServer) serveConn(c net.Conn, config *ssh.ServerConfig) {
 // Client.DialRemote opens for "tcp") to that address, with 127.0.0.1
 // standing for LoopbackAs when it is set: a test's "server" loopback that
 // is not the host's own 127.0.0.1, so the same port can be on both.
-func (s *testServer) serveDirectTCP(nc ssh.NewChannel) {
+func (s *SSHServer) serveDirectTCP(nc ssh.NewChannel) {
 	var req struct {
 		Host       string
 		Port       uint32
@@ -214,7 +208,7 @@ func joinChannel(nc ssh.NewChannel, c interface {
 	<-done
 }
 
-func (s *testServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
+func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	for req := range reqs {
 		switch req.Type {
@@ -264,15 +258,15 @@ func (s *testServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	}
 }
 
-// noStatusCommand makes the test server end the session without an exit
+// NoStatusCommand makes the server end the session without an exit
 // status, which RFC 4254 allows.
-const noStatusCommand = "tender-test-no-status"
+const NoStatusCommand = "tender-test-no-status"
 
 // run runs command (a shell reading stdin when empty) and reports how it
 // ended as OpenSSH does: exit-status, or exit-signal when a signal killed it.
 // A "signal" request kills the command.
-func (s *testServer) run(ch ssh.Channel, reqs <-chan *ssh.Request, command string) {
-	if command == noStatusCommand {
+func (s *SSHServer) run(ch ssh.Channel, reqs <-chan *ssh.Request, command string) {
+	if command == NoStatusCommand {
 		go ssh.DiscardRequests(reqs)
 		return
 	}
@@ -334,13 +328,27 @@ func (s *testServer) run(ch ssh.Channel, reqs <-chan *ssh.Request, command strin
 	}
 }
 
-// dial connects to s as the docker user with the right keys.
-func (s *testServer) dial(t *testing.T) *Client {
+// PTYs lists the TERM of every pty the server was asked for.
+func (s *SSHServer) PTYs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ptys...)
+}
+
+// newKey makes an ed25519 key: its signer and its OpenSSH PEM.
+func newKey(t *testing.T) (ssh.Signer, []byte) {
 	t.Helper()
-	c, err := Dial(t.Context(), s.Addr, GuestUser, s.UserKey, s.HostKey)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, pem.EncodeToMemory(block)
 }
