@@ -17,8 +17,8 @@ func infoCommand(env *Env) *cli.Command {
 		Description: `Prints JSON: settings, state, ports, paths, and the versions of this tender,
 of the machine's image and of its running guest agent (asked over SSH), with
 advice when they disagree in a way that matters. A Go template gets the
-fields Name, State, Driver, DriverReason, DockerHost, SSHPort, DockerPort,
-ISO, ISOVersion, CPUs, MemoryMiB, DiskSizeMiB, Paths, Networks, SavedBytes (a saved
+fields Name, State, Driver, DriverReason, DockerHost, Server (a server's
+ssh_host, driver ssh), SSHPort, DockerPort, ISO, ISOVersion, CPUs, MemoryMiB, DiskSizeMiB, Paths, Networks, SavedBytes (a saved
 machine's state file), Runtime, Versions
 and Advice:
 

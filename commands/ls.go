@@ -107,7 +107,7 @@ func printList(env *Env, format string, tmpl *template.Template, rows []listEntr
 			network = "-"
 		}
 		cpus, memory, disk := fmt.Sprint(r.CPUs), mib(r.MemoryMiB), mib(r.DiskSizeMiB)
-		if r.CPUs == 0 { // the settings could not be read: not a machine of 0 CPUs
+		if r.CPUs == 0 { // unreadable settings, or a server's (not tender's to size)
 			cpus, memory, disk = "-", "-", "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Driver, state, r.DockerHost, cpus, memory, disk, network)
@@ -122,7 +122,9 @@ func entryFor(c *cli.Context, st *machine.Store, name string) (listEntry, error)
 	status, err := st.Status(c.Context, name)
 	if m := status.Machine; m != nil {
 		e.Driver = m.DriverName()
-		e.CPUs, e.MemoryMiB, e.DiskSizeMiB = m.Settings.CPUs, m.Settings.MemoryMiB, m.Settings.DiskSizeMiB
+		if !m.IsServer() {
+			e.CPUs, e.MemoryMiB, e.DiskSizeMiB = m.Settings.CPUs, m.Settings.MemoryMiB, m.Settings.DiskSizeMiB
+		}
 		if m.Network != nil {
 			e.Network = m.Network.Name
 		}

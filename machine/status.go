@@ -119,20 +119,23 @@ func (s *Store) Running(ctx context.Context, name string) (*Machine, error) {
 // Info is what `tender info` prints: settings, state, ports, image, paths
 // and the three versions, with advice when they disagree.
 type Info struct {
-	Name         string            `json:"name"`
-	State        State             `json:"state"`
-	Driver       string            `json:"driver"`
-	DriverReason string            `json:"driver_reason"`
-	DockerHost   string            `json:"docker_host,omitempty"`
-	SSHPort      int               `json:"ssh_port,omitempty"`
-	DockerPort   int               `json:"docker_port,omitempty"`
-	ISO          string            `json:"iso"`
-	ISOVersion   string            `json:"iso_version,omitempty"`
-	CPUs         int               `json:"cpus"`
-	MemoryMiB    int               `json:"memory_mib"`
-	DiskSizeMiB  int               `json:"disk_size_mib"`
-	Paths        map[string]string `json:"paths"`
-	Networks     []NetworkInfo     `json:"networks"` // the tender networks the machine is on; [] for none
+	Name         string `json:"name"`
+	State        State  `json:"state"`
+	Driver       string `json:"driver"`
+	DriverReason string `json:"driver_reason"`
+	DockerHost   string `json:"docker_host,omitempty"`
+	// Server is a server machine's ssh_host (driver ssh); it has no
+	// image, CPUs, memory or disk of tender's (0).
+	Server      string            `json:"server,omitempty"`
+	SSHPort     int               `json:"ssh_port,omitempty"`
+	DockerPort  int               `json:"docker_port,omitempty"`
+	ISO         string            `json:"iso"`
+	ISOVersion  string            `json:"iso_version,omitempty"`
+	CPUs        int               `json:"cpus"`
+	MemoryMiB   int               `json:"memory_mib"`
+	DiskSizeMiB int               `json:"disk_size_mib"`
+	Paths       map[string]string `json:"paths"`
+	Networks    []NetworkInfo     `json:"networks"` // the tender networks the machine is on; [] for none
 	// SavedBytes is the size of a saved machine's state file (qemu).
 	SavedBytes int64    `json:"saved_bytes,omitempty"`
 	Runtime    Runtime  `json:"runtime"`
@@ -169,6 +172,15 @@ func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error)
 		Paths:    m.Paths(),
 		Networks: []NetworkInfo{},
 		Runtime:  m.Runtime,
+	}
+	if m.IsServer() {
+		info.Server, info.SSHPort = m.Settings.SSHHost, m.Settings.SSHPort
+		info.ISO, info.CPUs, info.MemoryMiB, info.DiskSizeMiB = "", 0, 0, 0
+		info.Versions = Versions{CLI: cliVersion}
+		if state == Running {
+			info.DockerHost = m.DockerHost()
+		}
+		return info, nil
 	}
 	if sz, ok := m.driver.(vm.StateSizer); ok && state == Saved {
 		info.SavedBytes = sz.StateSize(m.Spec())

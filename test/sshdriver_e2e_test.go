@@ -124,6 +124,12 @@ func TestSSHDriver(t *testing.T) {
 	if got := strings.TrimSpace(c.tender("status", "big")); got != "running" {
 		t.Errorf("status after up = %q, want running", got)
 	}
+	if got := c.tender("info", "big", "--format", "{{.Server}} {{.SSHPort}} {{.Driver}}"); got != "docker@127.0.0.1 "+sshPort+" ssh\n" {
+		t.Errorf("info big = %q, want the server, its port and driver ssh", got)
+	}
+	if got := c.tender("ls", "--format", "{{.Name}} {{.Driver}} {{.State}}"); got != "big ssh running\n" {
+		t.Errorf("ls = %q", got)
+	}
 	env := c.tender("shellinit", "big")
 	if !strings.Contains(env, "DOCKER_HOST=tcp://127.0.0.1:") || !strings.Contains(env, "DOCKER_TLS_VERIFY") {
 		t.Errorf("shellinit big =\n%s\nwant a TLS DOCKER_HOST on 127.0.0.1", env)
