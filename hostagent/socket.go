@@ -1,12 +1,15 @@
 package hostagent
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -38,7 +41,7 @@ func ServeSocket(ctx context.Context, path string, dial func(context.Context) (n
 		return err
 	}
 	defer os.Remove(path)
-	return relay(ctx, l, "docker.sock", dial, logf)
+	return relay(ctx, l, "docker.sock", dial, dockerUnreachable, logf)
 }
 
 // ServeTLS accepts TLS connections on l with cfg (tender's server
@@ -51,12 +54,14 @@ func ServeTLS(ctx context.Context, l net.Listener, cfg *tls.Config, dial func(co
 	if cfg.ClientAuth != tls.RequireAndVerifyClientCert {
 		return errors.New("ServeTLS: the TLS config must require and verify client certificates")
 	}
-	return relay(ctx, tls.NewListener(l, cfg), "docker TLS port", dial, logf)
+	return relay(ctx, tls.NewListener(l, cfg), "docker TLS port", dial, dockerUnreachable, logf)
 }
 
 // relay joins every connection l accepts to one that dial opens, until ctx
-// ends (then l is closed and relay returns once every pair is done).
-func relay(ctx context.Context, l net.Listener, what string, dial func(context.Context) (net.Conn, error), logf func(string, ...any)) error {
+// ends (then l is closed and relay returns once every pair is done). When
+// dial fails, refused (if not nil) tells the client why before it is
+// closed.
+func relay(ctx context.Context, l net.Listener, what string, dial func(context.Context) (net.Conn, error), refused func(net.Conn, error), logf func(string, ...any)) error {
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
 	var wg sync.WaitGroup
@@ -87,12 +92,30 @@ func relay(ctx context.Context, l net.Listener, what string, dial func(context.C
 			up, err := dial(ctx)
 			if err != nil {
 				logf("%s: reaching Docker: %v", what, err)
+				if refused != nil {
+					refused(c, err)
+				}
 				return
 			}
 			defer up.Close()
 			join(c, up)
 		}()
 	}
+}
+
+// dockerUnreachable answers the HTTP request a Docker client sent when
+// the machine's Docker cannot be reached, with an error in the Docker API's
+// form, so that the docker CLI prints one line saying why ("Error response
+// from daemon: tender: …") instead of a bare EOF.
+func dockerUnreachable(c net.Conn, err error) {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	req, rerr := http.ReadRequest(bufio.NewReader(c))
+	if rerr != nil {
+		return
+	}
+	req.Body.Close()
+	body, _ := json.Marshal(map[string]string{"message": "tender: the machine's Docker cannot be reached: " + err.Error()})
+	fmt.Fprintf(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 }
 
 // removeStaleSocket removes a socket file nobody listens on. Anything else

@@ -3,8 +3,11 @@ package hostagent
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,5 +101,43 @@ func TestServeSocket(t *testing.T) {
 	}
 	if err := ServeSocket(context.Background(), "/"+strings.Repeat("x", 200), dial, t.Logf); err == nil || !strings.Contains(err.Error(), "TENDER_HOME") {
 		t.Errorf("a too long path: %v", err)
+	}
+}
+
+// When the machine's Docker cannot be reached, a Docker client is told why
+// in the Docker API's own error form, which the docker CLI prints as one
+// line ("Error response from daemon: …").
+func TestServeSocketSaysWhyDockerIsUnreachable(t *testing.T) {
+	dir, err := os.MkdirTemp("", "sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "docker.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ServeSocket(ctx, path, func(context.Context) (net.Conn, error) {
+		return nil, errors.New("not connected to the server build.example.com")
+	}, t.Logf)
+	client := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+	var resp *http.Response
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if resp, err = client.Get("http://docker/v1.45/containers/json"); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Message string }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadGateway || body.Message != "tender: the machine's Docker cannot be reached: not connected to the server build.example.com" {
+		t.Errorf("got %s %q", resp.Status, body.Message)
 	}
 }

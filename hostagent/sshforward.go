@@ -47,7 +47,7 @@ func (f *TunnelForwarder) Forward(ctx context.Context, proto string, hostPort, g
 	go func() {
 		err := relay(context.WithoutCancel(ctx), l, "port "+strconv.Itoa(hostPort), func(ctx context.Context) (net.Conn, error) {
 			return f.Dial(ctx, target)
-		}, f.Logf)
+		}, nil, f.Logf)
 		if err != nil && !errors.Is(err, net.ErrClosed) {
 			f.Logf("port %d: %v", hostPort, err)
 		}

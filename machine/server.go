@@ -412,12 +412,18 @@ func (l *serverLink) current() (*provision.Client, string, error) {
 	return l.client, l.socket, nil
 }
 
+// serverDialTimeout bounds opening one channel to the server: a server
+// that stopped answering (before the agent notices) must not hang clients.
+const serverDialTimeout = 10 * time.Second
+
 // dialDocker opens a connection to the server's Docker socket.
 func (l *serverLink) dialDocker(ctx context.Context) (net.Conn, error) {
 	c, socket, err := l.current()
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, serverDialTimeout)
+	defer cancel()
 	return c.DialRemote(ctx, "unix", socket)
 }
 
@@ -427,6 +433,8 @@ func (l *serverLink) dialTCP(ctx context.Context, addr string) (net.Conn, error)
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, serverDialTimeout)
+	defer cancel()
 	return c.DialRemote(ctx, "tcp", addr)
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -197,6 +198,47 @@ func TestSSHDriver(t *testing.T) {
 	})
 	took = waitUntil(t, 30*time.Second, "the forward to answer again after the connection was cut", func() bool { return httpGet(p) == "hello\n" })
 	t.Logf("PASS connection re-made; the forward answered again %s after the cut was noticed", took.Round(time.Millisecond))
+
+	// The server disappears mid-session (its QEMU stopped): status says
+	// unreachable, docker and up each say why in one line, and nothing is
+	// lost when it comes back.
+	qemu := qemuPids(filepath.Join(server.home, "machines", "default"))
+	if len(qemu) != 1 {
+		t.Fatalf("the server's QEMU: pids %v", qemu)
+	}
+	if err := syscall.Kill(qemu[0], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			syscall.Kill(qemu[0], syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
+	waitUntil(t, 60*time.Second, "status to say unreachable", func() bool {
+		out, _ := c.tenderErr("status", "big")
+		return strings.TrimSpace(out) == "unreachable"
+	})
+	out, err := c.bashErr(`eval "$(tender shellinit big)"; DOCKER_HOST=unix://` + big + `/docker.sock docker ps`)
+	if err == nil || !strings.Contains(out, "tender: the machine's Docker cannot be reached") || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+		t.Errorf("docker ps with the server gone: %v\n%s\nwant one line saying why", err, out)
+	}
+	out, err = c.tenderErr("up", "big")
+	if err == nil || !strings.Contains(out, "cannot reach the server docker@127.0.0.1") {
+		t.Errorf("up with the server gone: %v\n%s", err, out)
+	}
+	resume()
+	took = waitUntil(t, 60*time.Second, "status running again", func() bool {
+		out, _ := c.tenderErr("status", "big")
+		return strings.TrimSpace(out) == "running"
+	})
+	waitUntil(t, 10*time.Second, "the forward to answer again", func() bool { return httpGet(p) == "hello\n" })
+	if got := strings.TrimSpace(docker("docker ps -q --no-trunc --filter name=web")); got != id {
+		t.Errorf("after the server came back, docker ps = %q, want %s", got, id)
+	}
+	t.Logf("PASS server gone: unreachable, one line from docker and up; back and running %s after SIGCONT", took.Round(time.Millisecond))
 
 	// down stops tender's side only; delete forgets the server.
 	c.tender("down", "big")
