@@ -116,11 +116,11 @@ func (s *Store) initServer(ctx context.Context, name, dir string, srcs []config.
 		return nil, fmt.Errorf("--network: machine %q is a server (driver ssh), which cannot join a tender network; nothing was created", name)
 	}
 	m := &Machine{Name: name, Dir: dir, Settings: settings}
-	if _, done, err := provision.KeyAuth(settings.SSHKey, s.lookupEnv); err != nil {
+	signer, done, err := provision.KeyAuth(settings.SSHKey, s.lookupEnv)
+	if err != nil {
 		return nil, err
-	} else {
-		done()
 	}
+	defer done()
 	fmt.Fprintf(s.Progress, "connecting to %s (%s)…\n", settings.SSHHost, m.ServerAddr())
 	sctx, cancel := context.WithTimeout(ctx, serverConnectTimeout)
 	defer cancel()
@@ -132,12 +132,7 @@ func (s *Store) initServer(ctx context.Context, name, dir string, srcs []config.
 		return nil, err
 	}
 	hostKeyLine := ssh.MarshalAuthorizedKey(hostKey)
-	signer, done, err := provision.KeyAuth(settings.SSHKey, s.lookupEnv)
-	if err != nil {
-		return nil, err
-	}
 	c, err := provision.DialSigner(sctx, m.ServerAddr(), m.ServerUser(), signer, hostKey)
-	done()
 	if err != nil {
 		return nil, fmt.Errorf("%w; nothing was created", serverDialError(m.ServerUser(), settings.SSHHost, settings.SSHKey, err))
 	}
