@@ -109,6 +109,7 @@ unless --vm NAME or a NAME argument is given.`,
 		Commands: []*cli.Command{
 			initCommand(env),
 			upCommand(env),
+			setCommand(env),
 			downCommand(env),
 			poweroffCommand(env),
 			resetCommand(env),

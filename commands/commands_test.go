@@ -89,7 +89,7 @@ func TestFormats(t *testing.T) {
 		{[]string{"status", "--format", "{{.State}}", "nothing"}, "not-created\n"},
 		{[]string{"ls", "--format", "{{.Name}}:{{.State}}:{{.MemoryMiB}}"}, "default:stopped:2048\ndev:stopped:2048\n"},
 		{[]string{"ls", "--format", "{{json .Name}}"}, "\"default\"\n\"dev\"\n"},
-		{[]string{"config", "--format", "{{.CPUs}} {{index .Origins \"cpus\"}} {{.BootTimeout}}"}, "2 default 5m0s\n"},
+		{[]string{"config", "--format", "{{.CPUs}} {{index .Origins \"cpus\"}} {{.BootTimeout}}"}, "2 machine.yaml 5m0s\n"},
 		{[]string{"info", "--format", "{{.Name}} {{.Versions.CLI}} {{.Versions.Image}} {{.ISOVersion}}", "dev"}, "dev 0.2.0 0.1.0 0.1.0\n"},
 	}
 	for _, c := range cases {
@@ -146,7 +146,7 @@ func TestCompletion(t *testing.T) {
 	h := newHarness(t)
 	h.machine("default", "0.1.0")
 	h.machine("dev", "0.1.0")
-	all := "init\nup\ndown\npoweroff\nreset\nrestart\nsave\ndelete\nssh\ncp\nip\nports\nshellinit\nstatus\nls\nnetwork\nswarm\ninfo\nconfig\nlogs\nregenerate-certs\ndownload\nupgrade\ndoctor\ncompletion\nversion\nhelp\n"
+	all := "init\nup\nset\ndown\npoweroff\nreset\nrestart\nsave\ndelete\nssh\ncp\nip\nports\nshellinit\nstatus\nls\nnetwork\nswarm\ninfo\nconfig\nlogs\nregenerate-certs\ndownload\nupgrade\ndoctor\ncompletion\nversion\nhelp\n"
 	cases := []struct {
 		words []string // the words before the one typed
 		cur   string   // the word typed so far

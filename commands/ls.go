@@ -123,7 +123,7 @@ func entryFor(c *cli.Context, st *machine.Store, name string) (listEntry, error)
 	if m := status.Machine; m != nil {
 		e.Driver = m.DriverName()
 		if !m.IsServer() {
-			e.CPUs, e.MemoryMiB, e.DiskSizeMiB = m.Settings.CPUs, m.Settings.MemoryMiB, m.Settings.DiskSizeMiB
+			e.CPUs, e.MemoryMiB, e.DiskSizeMiB = m.Settings.CPUs, m.Settings.MemoryMiB, m.DiskSizeMiB()
 		}
 		if m.Network != nil {
 			e.Network = m.Network.Name

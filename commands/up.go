@@ -23,7 +23,12 @@ variables; --activate makes it docker's current context.
 
    tender up
    tender up --activate
-   tender up --dockerport 2376 dev`,
+   tender up --dockerport 2376 dev
+   tender up --cpus 4 --memory 8GiB dev     # kept, as tender set does
+
+--cpus, --memory and --disksize change the machine for good, as tender set
+does (a running machine takes them at its next boot); the other flags last
+one boot.`,
 		Flags: append(machineFlags(),
 			&cli.BoolFlag{Name: "activate", Usage: "make the machine's docker context docker's current context"},
 			// Also a global flag; here too so that `tender up --verbose` works.
@@ -34,7 +39,15 @@ variables; --activate makes it docker's current context.
 				if err != nil {
 					return err
 				}
-				res, err := st.Up(c.Context, name, flags)
+				sizing, rest := splitSizing(flags)
+				if !sizing.Empty() {
+					set, err := st.Set(c.Context, name, sizing)
+					if err != nil {
+						return err
+					}
+					reportSet(env, name, set)
+				}
+				res, err := st.Up(c.Context, name, rest)
 				if err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tenderdev/tender/vm"
@@ -467,4 +468,40 @@ func isAbsHost(p, goos string) bool {
 			strings.HasPrefix(p, `\\`)
 	}
 	return strings.HasPrefix(p, "/")
+}
+
+// Only returns a layer setting what l sets of keys, no more, with where
+// each value was given.
+func (l Layer) Only(keys ...string) Layer {
+	var out Layer
+	for _, key := range keys {
+		if l.IsSet(key) {
+			out.copyKey(key, l)
+			if m, ok := l.marks[key]; ok {
+				out.mark(key, m)
+			}
+		}
+	}
+	return out
+}
+
+// Without returns a layer setting what l sets but keys.
+func (l Layer) Without(keys ...string) Layer {
+	var rest []string
+	for _, key := range Keys() {
+		if !slices.Contains(keys, key) {
+			rest = append(rest, key)
+		}
+	}
+	return l.Only(rest...)
+}
+
+// Empty reports whether l sets no key.
+func (l Layer) Empty() bool {
+	for _, key := range keys {
+		if l.IsSet(key) {
+			return false
+		}
+	}
+	return true
 }

@@ -106,14 +106,14 @@ func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, o
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
 	fmt.Fprintf(s.Progress, "creating machine %q: %d MiB data disk…\n", name, settings.DiskSizeMiB)
-	m := &Machine{Name: name, Dir: tmp, Settings: settings, Runtime: Runtime{Driver: drv.Name(), ISOVersion: image.Version()}, driver: drv}
+	m := &Machine{Name: name, Dir: tmp, Settings: settings, Runtime: Runtime{Driver: drv.Name(), ISOVersion: image.Version(), DiskSizeMiB: settings.DiskSizeMiB}, driver: drv}
 	if err := createDataDisk(ctx, drv, m); err != nil {
 		return nil, err
 	}
 	if err := s.pauseAt(ctx, "init-disk"); err != nil {
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
-	if err := writeMachineFile(tmp, srcs, image.Path, settings, drv.Name()); err != nil {
+	if err := writeMachineFile(tmp, image.Path, settings, drv.Name()); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -255,11 +255,14 @@ func createDataDisk(ctx context.Context, drv vm.Driver, m *Machine) error {
 	return provision.CreateDataDisk(filepath.Join(m.Dir, DiskFile), size, ud)
 }
 
-// writeMachineFile writes machine.yaml into dir. It keeps what was asked for
-// at init (the flag and environment layers of srcs), so that later changes
-// to config.yaml do not move an existing machine under its user's feet.
-func writeMachineFile(dir string, srcs []config.Source, isoPath string, settings config.Settings, driverName string) error {
-	layer := config.Merge(srcs[0], srcs[1])
+// writeMachineFile writes machine.yaml into dir with every setting the
+// machine was made with, resolved: config.yaml is the defaults for new
+// machines, and later changes to it do not move an existing machine under
+// its user's feet (nor make ls report a disk it does not have).
+func writeMachineFile(dir, isoPath string, settings config.Settings, driverName string) error {
+	layer := settings.Layer()
+	// A VM has no server keys.
+	layer.SSHHost, layer.SSHKey, layer.SSHHostKey = nil, nil, nil
 	layer.ISO = &isoPath
 	if settings.Driver == "auto" && slices.Contains(config.Drivers, driverName) {
 		// Keep the driver auto chose, so installing the other hypervisor

@@ -20,6 +20,10 @@ type Runtime struct {
 	ISOVersion string    `json:"iso_version,omitempty"`
 	BootedAt   time.Time `json:"booted_at,omitzero"`
 	ReadyAfter float64   `json:"ready_after_s,omitempty"` // seconds from start to docker answering
+	// DiskSizeMiB is the data disk's size as made at init or last grown
+	// (Settings.DiskSizeMiB is what it is to be); 0 for machines made
+	// before it was recorded.
+	DiskSizeMiB int `json:"disk_size_mib,omitempty"`
 }
 
 func readRuntime(dir string) (Runtime, error) {

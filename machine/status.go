@@ -168,7 +168,7 @@ func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error)
 		Name: name, State: state, Driver: m.driver.Name(), DriverReason: s.explainDriver(m.Settings),
 		SSHPort: m.Runtime.SSHPort, DockerPort: m.Runtime.DockerPort,
 		ISO: m.Settings.ISO, ISOVersion: m.Runtime.ISOVersion,
-		CPUs: m.Settings.CPUs, MemoryMiB: m.Settings.MemoryMiB, DiskSizeMiB: m.Settings.DiskSizeMiB,
+		CPUs: m.Settings.CPUs, MemoryMiB: m.Settings.MemoryMiB, DiskSizeMiB: m.DiskSizeMiB(),
 		Paths:    m.Paths(),
 		Networks: []NetworkInfo{},
 		Runtime:  m.Runtime,

@@ -87,6 +87,11 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 		if err := s.checkImage(m); err != nil {
 			return nil, err
 		}
+		if state != vm.Saved { // a saved machine's disk is as its memory left it
+			if err := s.growDisk(ctx, m); err != nil {
+				return nil, err
+			}
+		}
 		if err := writeRuntime(m.Dir, m.Runtime); err != nil {
 			return nil, err
 		}

@@ -77,6 +77,36 @@ func ExtClean(head []byte) bool {
 	return state&stateValid != 0 && state&stateError == 0 && incompat&incompatRecover == 0
 }
 
+// Fields of the size: s_blocks_count (lo, and hi with the 64bit feature),
+// s_log_block_size (the block is 1024 << it).
+const (
+	sbBlocksLoOffset  = 0x04
+	sbLogBlockOffset  = 0x18
+	sbBlocksHiOffset  = 0x150
+	incompat64bit     = 0x80
+	maxLogBlockSize   = 6 // 64 KiB, the largest ext4 block
+	sbBlocksHiNeedLen = sbBlocksHiOffset + 4
+)
+
+// ExtSize returns the size in bytes of the ext filesystem whose superblock
+// is in head, and whether there is one: a disk grown on the host (tender
+// set --disksize) is larger than the filesystem on it until resize2fs.
+func ExtSize(head []byte) (int64, bool) {
+	if _, ok := ExtLabel(head); !ok || len(head) < superblockOffset+sbBlocksHiNeedLen {
+		return 0, false
+	}
+	sb := head[superblockOffset:]
+	logBlock := binary.LittleEndian.Uint32(sb[sbLogBlockOffset:])
+	if logBlock > maxLogBlockSize {
+		return 0, false
+	}
+	blocks := uint64(binary.LittleEndian.Uint32(sb[sbBlocksLoOffset:]))
+	if binary.LittleEndian.Uint32(sb[sbIncompatOffset:])&incompat64bit != 0 {
+		blocks |= uint64(binary.LittleEndian.Uint32(sb[sbBlocksHiOffset:])) << 32
+	}
+	return int64(blocks << (10 + logBlock)), true
+}
+
 // HeadSize is how many bytes from the start of a disk Classify needs.
 const HeadSize = superblockOffset + 1024
 

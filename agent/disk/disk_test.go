@@ -88,6 +88,28 @@ func TestExtLabelFromMkfs(t *testing.T) {
 	if !ExtClean(head) {
 		t.Error("a fresh filesystem is not clean")
 	}
+	if size, ok := ExtSize(head); !ok || size != 8<<20 {
+		t.Errorf("ExtSize = %d, %v; want the 8 MiB it was made on", size, ok)
+	}
+	// With the 64bit feature (mkfs.ext4's default for ext4), the high half
+	// of the block count counts too.
+	if out, err := exec.Command(mkfs, "-q", "-F", "-O", "64bit", "-b", "4096", "-L", api.DataLabel, img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	big, err := ReadHead(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size, ok := ExtSize(big); !ok || size != 8<<20 {
+		t.Errorf("ExtSize (64bit, 4 KiB blocks) = %d, %v", size, ok)
+	}
+	big[superblockOffset+sbBlocksHiOffset] = 1
+	if size, _ := ExtSize(big); size != 8<<20+(1<<32)*4096 {
+		t.Errorf("ExtSize with the high half set = %d", size)
+	}
+	if _, ok := ExtSize(make([]byte, HeadSize)); ok {
+		t.Error("ExtSize of a blank disk")
+	}
 	head[superblockOffset+sbStateOffset] = stateValid | stateError
 	if ExtClean(head) {
 		t.Error("a filesystem with errors is clean")

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,6 +90,9 @@ func (a *agent) mountDataDisk(ctx context.Context) (api.Userdata, error) {
 	}
 	if err := unix.Mount(dev, DataMount, "ext4", unix.MS_NOATIME, ""); err != nil {
 		return api.Userdata{}, fmt.Errorf("mounting %s on %s: %w", dev, DataMount, err)
+	}
+	if kind == disk.Formatted {
+		a.growFilesystem(ctx, dev, head)
 	}
 	for _, p := range persisted {
 		src := filepath.Join(DataMount, p)
@@ -174,6 +178,33 @@ func (a *agent) findDataDisk() (string, disk.Kind, []byte, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// growFilesystem grows the mounted filesystem on dev to the whole device
+// when the disk was made larger on the host (tender set --disksize):
+// resize2fs grows a mounted ext4 online. A failure is logged; the disk
+// stays usable at its old size.
+func (a *agent) growFilesystem(ctx context.Context, dev string, head []byte) {
+	fsSize, ok := disk.ExtSize(head)
+	if !ok {
+		return
+	}
+	sectors, err := os.ReadFile(filepath.Join("/sys/class/block", filepath.Base(dev), "size"))
+	if err != nil {
+		return
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(sectors)), 10, 64)
+	if err != nil || n*512 < fsSize+growSlack {
+		return
+	}
+	a.log.Printf("growing the filesystem on %s from %d MiB to the disk's %d MiB", dev, fsSize>>20, (n*512)>>20)
+	if out, err := a.procs.run(ctx, "resize2fs", dev); err != nil {
+		a.log.Printf("growing %s: %v: %s", dev, err, strings.TrimSpace(out))
+	}
+}
+
+// growSlack is how much larger than its filesystem a disk must be to be
+// grown: less is what ext4 leaves at the end of a disk anyway.
+const growSlack = 8 << 20
 
 func waitFor(path string, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
