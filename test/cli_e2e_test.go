@@ -158,7 +158,9 @@ echo through the socket | docker run -i --rm busybox cat`)
 		t.Fatalf("file copied out reads %q", data)
 	}
 
-	// 6. down → stopped.
+	// 6. down → stopped; on the way, a file on the data disk to find after
+	// the disk grows.
+	c.tender("ssh", "--", "echo kept > ~/kept.txt && sync")
 	c.tender("down")
 	if got := c.tender("status"); got != "stopped\n" {
 		t.Fatalf("status after down = %q, want stopped", got)
@@ -167,11 +169,36 @@ echo through the socket | docker run -i --rm busybox cat`)
 		t.Fatal("shellinit succeeded on a stopped machine")
 	}
 
-	// 7. up again: the image and the container are still there.
+	// 6b. set --disksize: shrinking is refused; a larger size is kept in
+	// machine.yaml and applied at the next boot, which grows the disk and
+	// its filesystem.
+	if out, err := c.tenderErr("set", "--disksize", "2GiB"); err == nil || !strings.Contains(out, "would shrink the data disk") {
+		t.Errorf("set --disksize 2GiB on a 4GiB disk: %v %q", err, out)
+	}
+	c.tender("set", "--disksize", "6GiB", "--cpus", "1")
+	if got := c.tender("info", "--format", "{{.DiskSizeMiB}} {{.CPUs}}"); got != "4096 1\n" {
+		t.Errorf("info before the boot = %q, want the disk it has (4096) and the new cpus", got)
+	}
+
+	// 7. up again: the image, the container and the file are still there,
+	// on a disk and a filesystem of the new size.
 	c.tender("up")
 	out = c.bash(`eval "$(tender shellinit)"; docker image ls --format '{{.Repository}}'; docker ps -a --format '{{.Names}}'`)
 	if !strings.Contains(out, "busybox") || !strings.Contains(out, "greeter") {
 		t.Fatalf("after a reboot, images and containers are %q; want busybox and greeter", out)
+	}
+	if got := c.tender("ssh", "--", "cat ~/kept.txt"); got != "kept\n" {
+		t.Errorf("after the disk grew, ~/kept.txt reads %q", got)
+	}
+	df := strings.Fields(c.tender("ssh", "--", "df -m /mnt/tender-data | tail -1"))
+	if len(df) < 2 || atoi(df[1]) < 5600 || atoi(df[1]) > 6144 {
+		t.Errorf("df of the data disk after set --disksize 6GiB: %q, want about 6144 MiB", df)
+	}
+	if got := c.tender("ssh", "--", "nproc"); got != "1\n" {
+		t.Errorf("nproc after set --cpus 1 = %q", got)
+	}
+	if got := c.tender("info", "--format", "{{.DiskSizeMiB}}"); got != "6144\n" {
+		t.Errorf("info after the boot = %q, want 6144", got)
 	}
 
 	// 8. delete -f → not-created, directory gone.
