@@ -97,6 +97,19 @@ func (h *th) must(args ...string) string {
 	return out
 }
 
+// stateCodes are `tender status`'s exit statuses.
+var stateCodes = map[string]int{"running": 0, "stopped": 3, "saved": 4, "not-created": 5, "starting": 6, "paused": 6, "aborted": 7, "unreachable": 8}
+
+// state is `tender status NAME`, whose exit status must be its word's.
+func (h *th) state(name string) string {
+	h.t.Helper()
+	out, errOut, code := h.run("status", name)
+	if want, ok := stateCodes[strings.TrimSpace(out)]; !ok || code != want {
+		h.t.Fatalf("tender status %s: %q, exit %d\n%s", name, out, code, errOut)
+	}
+	return out
+}
+
 func (h *th) init(name string) string {
 	h.t.Helper()
 	h.must("init", "--iso", h.iso, "--disksize", "1GiB", name)
@@ -125,7 +138,7 @@ func TestFaultBrokenFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, code := h.run("status", "dev")
-	if code != 0 || out != "stopped\n" {
+	if code != 3 || out != "stopped\n" {
 		t.Fatalf("status with a corrupt state.json: exit %d, %q %q", code, out, errOut)
 	}
 	if !strings.Contains(errOut, filepath.Join(dir, "state.json")+" is damaged") || !strings.Contains(errOut, "rewritten by `tender up`") {
@@ -148,7 +161,7 @@ func TestFaultBrokenFiles(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("delete -f left the machine directory: %v", err)
 	}
-	if out := h.must("status", "dev"); out != "not-created\n" {
+	if out := h.state("dev"); out != "not-created\n" {
 		t.Fatalf("status after delete = %q", out)
 	}
 }
@@ -179,7 +192,7 @@ func TestFaultReadOnlyHome(t *testing.T) {
 	if code == 0 || !strings.HasPrefix(errOut, "tender: cannot write to TENDER_HOME "+h.home) || !strings.Contains(errOut, "make it writable, or point TENDER_HOME at a writable directory") || strings.Count(errOut, "\n") != 1 {
 		t.Fatalf("init in a read-only home: exit %d, %q", code, errOut)
 	}
-	if out := h.must("status", "dev"); out != "stopped\n" {
+	if out := h.state("dev"); out != "stopped\n" {
 		t.Fatalf("status in a read-only home = %q", out)
 	}
 	h.must("ls")
@@ -225,7 +238,7 @@ func TestFaultStalePidfile(t *testing.T) {
 		if took := time.Since(start); took > time.Second {
 			t.Errorf("%s: status took %s", c.what, took)
 		}
-		if code != 0 || out != "aborted\n" {
+		if code != 7 || out != "aborted\n" {
 			t.Fatalf("%s: status = %q (exit %d, %s), want aborted", c.what, out, code, errOut)
 		}
 		if _, _, code := h.run("shellinit", "dev"); code == 0 {
@@ -349,7 +362,7 @@ func TestFaultInterruptInit(t *testing.T) {
 				if _, err := os.Stat(dir); !os.IsNotExist(err) {
 					t.Fatalf("an interrupted init left %s", dir)
 				}
-				if out := h.must("status", "dev"); out != "not-created\n" {
+				if out := h.state("dev"); out != "not-created\n" {
 					t.Fatalf("status = %q", out)
 				}
 				h.init("dev") // and init works afterwards
@@ -360,7 +373,7 @@ func TestFaultInterruptInit(t *testing.T) {
 					t.Errorf("the machine is incomplete: %v", err)
 				}
 			}
-			if out := h.must("status", "dev"); out != "stopped\n" {
+			if out := h.state("dev"); out != "stopped\n" {
 				t.Fatalf("status = %q", out)
 			}
 		})
@@ -487,7 +500,7 @@ func TestIntruderFakeSSHServer(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, qemu.PidFile), []byte(strconv.Itoa(fake.Process.Pid)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := h.must("status", "dev"); out != "running\n" {
+	if out := h.state("dev"); out != "running\n" {
 		t.Fatalf("status = %q; the fake QEMU does not pass for ours", out)
 	}
 	for _, args := range [][]string{{"ssh", "dev", "--", "true"}, {"up", "dev"}} {

@@ -60,11 +60,11 @@ func TestVMFlagAndNameDisagree(t *testing.T) {
 			t.Errorf("%q: %v, want the disagreement refused", args, err)
 		}
 	}
-	if _, _, err := h.run("status", "dev", "--vm", "dev"); err != nil {
+	if _, _, err := h.run("status", "dev", "--vm", "dev"); stateOnly(err) != nil {
 		t.Errorf("--vm and NAME agreeing: %v", err)
 	}
 	h.env["TENDER_VM"] = "other"
-	if stdout, _, err := h.run("status", "dev"); err != nil || !strings.Contains(stdout, "stopped") {
+	if stdout, _, err := h.run("status", "dev"); stateOnly(err) != nil || !strings.Contains(stdout, "stopped") {
 		t.Errorf("TENDER_VM=other status dev = %q, %v; want dev's state", stdout, err)
 	}
 }

@@ -20,12 +20,16 @@ func statusCommand(env *Env) *cli.Command {
 		Name:      "status",
 		Usage:     "print the machine's state in one word",
 		ArgsUsage: "[NAME]",
-		Description: `Prints one of: running, stopped, saved, paused, starting, aborted, not-created.
-It reads local state only and starts no program, so it is instant.
+		Description: `Prints one of: running, stopped, saved, paused, starting, aborted, not-created,
+and for a server (driver ssh) unreachable. It reads local state only and
+starts no program, so it is instant. Its exit status says the state too, for
+scripts, as systemctl is-active does: 0 running, 3 stopped, 4 saved,
+5 not-created, 6 starting or paused, 7 aborted, 8 unreachable; 1 is an error.
 --format json prints {"name": …, "state": …}; a Go template gets the fields
 Name, State and DockerHost (set when running):
 
-   tender status --format '{{.Name}} is {{.State}}'`,
+   tender status --format '{{.Name}} is {{.State}}'
+   if tender status >/dev/null; then echo running; fi`,
 		Flags: []cli.Flag{formatFlag()},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
@@ -41,15 +45,44 @@ Name, State and DockerHost (set when running):
 				s := statusInfo{Name: name, State: status.State, DockerHost: status.DockerHost()}
 				switch {
 				case tmpl != nil:
-					return writeTemplate(env.Stdout, tmpl, s)
+					err = writeTemplate(env.Stdout, tmpl, s)
 				case format == "json":
-					return writeJSON(env.Stdout, s)
+					err = writeJSON(env.Stdout, s)
+				default:
+					_, err = fmt.Fprintln(env.Stdout, status.State)
 				}
-				fmt.Fprintln(env.Stdout, status.State)
+				if err != nil {
+					return err
+				}
+				if code := StatusExitCode(status.State); code != 0 {
+					return cli.Exit("", code)
+				}
 				return nil
 			})
 		},
 	}
+}
+
+// StatusExitCode is `tender status`'s exit status for a state: 0 only for
+// running, and one code for each other state a script may test for.
+func StatusExitCode(s machine.State) int {
+	switch s {
+	case machine.Running:
+		return 0
+	case machine.Stopped:
+		return 3
+	case machine.Saved:
+		return 4
+	case machine.NotCreated:
+		return 5
+	case machine.Starting, machine.Paused:
+		return 6
+	case machine.Aborted:
+		return 7
+	case machine.Unreachable:
+		return 8
+	}
+	return 1
 }
 
 func ipCommand(env *Env) *cli.Command {

@@ -55,7 +55,7 @@ docker run --name greeter busybox echo "hello world"`)
 		}
 	})
 	step("down", func() { c.tender("down") })
-	if got := c.tender("status"); got != "stopped\n" {
+	if got := c.status(); got != "stopped\n" {
 		t.Fatalf("status after down = %q, want stopped", got)
 	}
 	step("up (second boot)", func() { c.tender("up") })

@@ -69,6 +69,30 @@ func (c *cli) tenderErr(args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// stateCodes are `tender status`'s exit statuses.
+var stateCodes = map[string]int{"running": 0, "stopped": 3, "saved": 4, "not-created": 5, "starting": 6, "paused": 6, "aborted": 7, "unreachable": 8}
+
+// status runs `tender status ARGS` and returns its output; its exit
+// status must be its word's (0 only for running).
+func (c *cli) status(args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, append([]string{"status"}, args...)...)
+	cmd.Env = c.env()
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	if want, ok := stateCodes[strings.TrimSpace(stdout.String())]; !ok || code != want {
+		c.t.Fatalf("tender status %s: %q, exit %d\n%s", strings.Join(args, " "), stdout.String(), code, stderr.String())
+	}
+	return stdout.String()
+}
+
 // bash runs a script in bash with tender on PATH, the way a user's shell
 // would, and returns its stdout.
 func (c *cli) bash(script string) string {
@@ -133,7 +157,7 @@ echo through the socket | docker run -i --rm busybox cat`)
 	}
 
 	// 4. status and ssh.
-	if got := c.tender("status"); got != "running\n" {
+	if got := c.status(); got != "running\n" {
 		t.Fatalf("status = %q, want running", got)
 	}
 	if got := c.tender("ssh", "--", "uname", "-a"); !strings.HasPrefix(got, "Linux tender-default ") {
@@ -162,7 +186,7 @@ echo through the socket | docker run -i --rm busybox cat`)
 	// the disk grows.
 	c.tender("ssh", "--", "echo kept > ~/kept.txt && sync")
 	c.tender("down")
-	if got := c.tender("status"); got != "stopped\n" {
+	if got := c.status(); got != "stopped\n" {
 		t.Fatalf("status after down = %q, want stopped", got)
 	}
 	if _, err := c.tenderErr("shellinit"); err == nil {
@@ -203,7 +227,7 @@ echo through the socket | docker run -i --rm busybox cat`)
 
 	// 8. delete -f → not-created, directory gone.
 	c.tender("delete", "-f")
-	if got := c.tender("status"); got != "not-created\n" {
+	if got := c.status(); got != "not-created\n" {
 		t.Fatalf("status after delete = %q, want not-created", got)
 	}
 	if _, err := os.Stat(filepath.Join(c.home, "machines", "default")); !os.IsNotExist(err) {

@@ -66,7 +66,7 @@ func TestFaults(t *testing.T) {
 		if pids := qemuPids(dir); len(pids) != 1 {
 			t.Fatalf("%d QEMU processes for the machine: %v", len(pids), pids)
 		}
-		if got := c.tender("status"); got != "running\n" {
+		if got := c.status(); got != "running\n" {
 			t.Fatalf("status = %q", got)
 		}
 	})
@@ -137,7 +137,7 @@ func TestFaults(t *testing.T) {
 		if !strings.Contains(out, "No space left on device") {
 			t.Fatalf("docker did not report the full disk: %s", out)
 		}
-		if got := c.tender("status"); got != "running\n" {
+		if got := c.status(); got != "running\n" {
 			t.Fatalf("status with a full disk = %q", got)
 		}
 		if got := c.tender("ssh", "--", "echo alive"); got != "alive\n" {
@@ -164,7 +164,7 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("down took %s, more than the grace period plus 10 s", took)
 		}
 		t.Logf("down took %s", took.Round(100*time.Millisecond))
-		if got := c.tender("status"); got != "stopped\n" {
+		if got := c.status(); got != "stopped\n" {
 			t.Fatalf("status after down = %q", got)
 		}
 		if pids := qemuPids(dir); len(pids) != 0 {
@@ -194,7 +194,7 @@ func TestFaults(t *testing.T) {
 		if !downDone.After(upDone) {
 			t.Fatal("down finished before up")
 		}
-		if got := c.tender("status"); got != "stopped\n" {
+		if got := c.status(); got != "stopped\n" {
 			t.Fatalf("status = %q", got)
 		}
 	})
@@ -224,7 +224,7 @@ docker exec writer sync`)
 			t.Errorf("after kill -9 the data disk's superblock says cleanly unmounted; agent log of the killed boot:\n%s", c.tender("logs", "--agent"))
 		}
 		start := time.Now()
-		st := c.tender("status")
+		st := c.status()
 		if took := time.Since(start); took > time.Second {
 			t.Errorf("status took %s after kill -9", took)
 		}

@@ -80,7 +80,7 @@ docker exec -d counter sleep 4242`, port))
 	if err == nil || !strings.Contains(out, "binder") || !strings.Contains(out, "--force") || strings.Count(strings.TrimSpace(out), "\n") > 1 {
 		t.Fatalf("save with a container on the share: err %v, output\n%s\nwant a refusal naming binder and --force", err, out)
 	}
-	if got := c.tender("status"); got != "running\n" {
+	if got := c.status(); got != "running\n" {
 		t.Fatalf("status after the refused save = %q, want running", got)
 	}
 	if got := docker(fmt.Sprintf(`docker run --rm -v %s:/s busybox cat /s/in`, share)); got != "from the host\n" {
@@ -94,7 +94,7 @@ docker exec -d counter sleep 4242`, port))
 	if !strings.Contains(out, "stopped container binder") {
 		t.Errorf("save --force said\n%s\nwant that it stopped binder", out)
 	}
-	if got := c.tender("status"); got != "saved\n" {
+	if got := c.status(); got != "saved\n" {
 		t.Fatalf("status after save = %q, want saved", got)
 	}
 	if _, err := os.Stat(filepath.Join(mdir, "qemu.state")); err != nil {
@@ -142,7 +142,7 @@ docker exec -d counter sleep 4242`, port))
 
 	// down with down_action: save saves.
 	c.tender("down")
-	if got := c.tender("status"); got != "saved\n" {
+	if got := c.status(); got != "saved\n" {
 		t.Fatalf("status after down with down_action save = %q, want saved", got)
 	}
 	resume("down")
@@ -154,12 +154,12 @@ docker exec -d counter sleep 4242`, port))
 	time.Sleep(2500 * time.Millisecond) // past the guest's part, into QEMU's
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	out, _ = p.wait()
-	t.Logf("tender save killed after 2.5 s; it had said:\n%s; status is now %s", out, c.tender("status"))
+	t.Logf("tender save killed after 2.5 s; it had said:\n%s; status is now %s", out, c.status())
 	out = c.tenderAll("up")
 	if strings.Contains(out, "warning: the saved state") {
 		t.Logf("(the save had finished: up resumed it)")
 	}
-	if got := c.tender("status"); got != "running\n" {
+	if got := c.status(); got != "running\n" {
 		t.Fatalf("status after up = %q", got)
 	}
 	checkSame("a save killed half-way")

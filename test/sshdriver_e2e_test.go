@@ -118,11 +118,11 @@ func TestSSHDriver(t *testing.T) {
 
 	// init with the fingerprint pinned; the host key file is what is pinned.
 	c.tender(initArgs(key, "--ssh-host-key", fp, "big")...)
-	if got := strings.TrimSpace(c.tender("status", "big")); got != "stopped" {
+	if got := strings.TrimSpace(c.status("big")); got != "stopped" {
 		t.Errorf("status after init = %q, want stopped", got)
 	}
 	c.tender("up", "big")
-	if got := strings.TrimSpace(c.tender("status", "big")); got != "running" {
+	if got := strings.TrimSpace(c.status("big")); got != "running" {
 		t.Errorf("status after up = %q, want running", got)
 	}
 	if got := c.tender("info", "big", "--format", "{{.Server}} {{.SSHPort}} {{.Driver}}"); got != "docker@127.0.0.1 "+sshPort+" ssh\n" {
@@ -242,7 +242,7 @@ func TestSSHDriver(t *testing.T) {
 
 	// down stops tender's side only; delete forgets the server.
 	c.tender("down", "big")
-	if got := strings.TrimSpace(c.tender("status", "big")); got != "stopped" {
+	if got := strings.TrimSpace(c.status("big")); got != "stopped" {
 		t.Errorf("status after down = %q, want stopped", got)
 	}
 	if tcpOpen(p) || tcpOpen(dockerPort) {

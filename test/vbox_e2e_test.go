@@ -90,7 +90,7 @@ func TestVirtualBoxEndToEnd(t *testing.T) {
 	start := time.Now()
 	c.tender("up")
 	t.Logf("first up (cold boot, disk formatted): %s", time.Since(start).Round(time.Second))
-	if got := c.tender("status"); got != "running\n" || vmState(t) != "running" {
+	if got := c.status(); got != "running\n" || vmState(t) != "running" {
 		t.Fatalf("status after up = %q, VMState %s", got, vmState(t))
 	}
 	if !strings.Contains(vbm(t, "showvminfo", "tender-default", "--machinereadable"), `Forwarding(0)="docker,tcp,127.0.0.1,`) {
@@ -106,7 +106,7 @@ docker run --rm busybox echo hello world`)
 
 	// down: the guest powers itself off.
 	c.tender("down")
-	if got := c.tender("status"); got != "stopped\n" {
+	if got := c.status(); got != "stopped\n" {
 		t.Fatalf("status after down = %q, want stopped", got)
 	}
 	if st := vmState(t); st != "poweroff" {
@@ -126,13 +126,13 @@ docker run --rm busybox echo hello world`)
 	start = time.Now()
 	c.tender("save")
 	t.Logf("save: %s", time.Since(start).Round(100*time.Millisecond))
-	if got := c.tender("status"); got != "saved\n" || vmState(t) != "saved" {
+	if got := c.status(); got != "saved\n" || vmState(t) != "saved" {
 		t.Fatalf("status after save = %q, VMState %s", got, vmState(t))
 	}
 	start = time.Now()
 	c.tender("up")
 	t.Logf("up from saved (resume): %s", time.Since(start).Round(100*time.Millisecond))
-	if got := c.tender("status"); got != "running\n" {
+	if got := c.status(); got != "running\n" {
 		t.Fatalf("status after resume = %q", got)
 	}
 	if out := c.bash(`eval "$(tender shellinit)"; timeout 300 docker run --rm busybox echo resumed`); out != "resumed\n" {
@@ -141,7 +141,7 @@ docker run --rm busybox echo hello world`)
 
 	// delete -f: the VM is unregistered and the machine directory is gone.
 	c.tender("delete", "-f")
-	if got := c.tender("status"); got != "not-created\n" {
+	if got := c.status(); got != "not-created\n" {
 		t.Fatalf("status after delete = %q, want not-created", got)
 	}
 	if got := vbm(t, "list", "vms"); got != "" {

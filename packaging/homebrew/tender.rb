@@ -46,6 +46,6 @@ class Tender < Formula
     assert_match "tender #{version}", shell_output("#{bin}/tender version")
     assert_match "tender-net #{version}", shell_output("#{bin}/tender-net --version")
     assert_match "complete -o default -F _tender tender", shell_output("#{bin}/tender completion bash")
-    assert_match "not-created", shell_output("TENDER_HOME=#{testpath} #{bin}/tender status")
+    assert_match "not-created", shell_output("TENDER_HOME=#{testpath} #{bin}/tender status", 5)
   end
 end
