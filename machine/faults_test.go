@@ -17,15 +17,15 @@ import (
 func TestUpMissingImage(t *testing.T) {
 	d := &testfakes.Driver{}
 	s := newStore(t, d)
-	flags := small(t)
-	if _, err := s.Init(context.Background(), "dev", flags); err != nil {
+	m, err := s.Init(context.Background(), "dev", small(t))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(*flags.ISO); err != nil {
+	if err := os.Remove(m.Settings.ISO); err != nil { // tender's own copy
 		t.Fatal(err)
 	}
 	d.Calls = nil
-	_, err := s.Up(context.Background(), "dev", config.Layer{})
+	_, err = s.Up(context.Background(), "dev", config.Layer{})
 	if err == nil || !strings.Contains(err.Error(), "is gone: run `tender download`") || !strings.Contains(err.Error(), "tender upgrade --iso PATH dev") {
 		t.Fatalf("up without the image: %v", err)
 	}
@@ -44,8 +44,7 @@ func TestUpMissingImage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cache, "tender.iso"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, err := s.Load("dev", config.Layer{})
-	if err != nil {
+	if m, err = s.Load("dev", config.Layer{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.checkImage(m); err != nil {
@@ -56,5 +55,45 @@ func TestUpMissingImage(t *testing.T) {
 	}
 	if !strings.Contains(s.Progress.(*bytes.Buffer).String(), "is gone; booting the cached") {
 		t.Fatalf("no warning: %s", s.Progress)
+	}
+}
+
+// A machine made from a build tree's image boots tender's copy of it: the
+// build tree can go.
+func TestInitKeepsItsOwnImage(t *testing.T) {
+	s := newStore(t, &testfakes.Driver{})
+	flags := small(t)
+	m, err := s.Init(context.Background(), "dev", flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(*flags.ISO); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = s.Load("dev", config.Layer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(m.Settings.ISO, filepath.Join(s.Home, CacheDir, "images")+string(filepath.Separator)) {
+		t.Errorf("the machine boots %s, not tender's copy", m.Settings.ISO)
+	}
+	if err := s.checkImage(m); err != nil || strings.Contains(s.Progress.(*bytes.Buffer).String(), "is gone") {
+		t.Errorf("with the build tree's image gone: %v %s", err, s.Progress)
+	}
+	// Two machines share the copy; it goes with the last of them.
+	flags.ISO = &m.Settings.ISO
+	if _, err := s.Init(context.Background(), "two", flags); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(context.Background(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(m.Settings.ISO); err != nil {
+		t.Errorf("the image went with one of the two machines booting it: %v", err)
+	}
+	if err := s.Delete(context.Background(), "two"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(m.Settings.ISO); err == nil {
+		t.Error("the image stayed after the last machine booting it was deleted")
 	}
 }

@@ -71,6 +71,12 @@ func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, o
 	if err != nil {
 		return nil, err
 	}
+	// The machine boots tender's own copy of the image, not a build
+	// tree's, which may be cleaned or rebuilt.
+	if image, err = iso.Keep(image, filepath.Join(s.Home, CacheDir)); err != nil {
+		return nil, err
+	}
+	settings.ISO = image.Path
 	if err := s.pauseAt(ctx, "init-checked"); err != nil {
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
+	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/provision"
 	"github.com/tenderdev/tender/vm"
 )
@@ -303,7 +304,30 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if err := os.Rename(m.Dir, trash); err != nil {
 		return fmt.Errorf("removing %s: %w", m.Dir, err)
 	}
-	return os.RemoveAll(trash)
+	if err := os.RemoveAll(trash); err != nil {
+		return err
+	}
+	s.dropImageIfUnused(m.Settings.ISO)
+	return nil
+}
+
+// dropImageIfUnused removes tender's copy of an image (iso.Keep) that no
+// machine boots any more. One whose machines cannot all be read is kept.
+func (s *Store) dropImageIfUnused(path string) {
+	if filepath.Dir(path) != filepath.Join(s.Home, CacheDir, iso.ImagesDir) {
+		return
+	}
+	names, err := s.List()
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		m, err := s.Load(name, config.Layer{})
+		if err != nil || m.Settings.ISO == path {
+			return
+		}
+	}
+	os.Remove(path)
 }
 
 // loadDamaged builds a machine whose settings cannot be read from builtin

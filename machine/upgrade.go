@@ -44,6 +44,9 @@ func (s *Store) Upgrade(ctx context.Context, name, isoPath string) (*UpgradeResu
 	if img.Version() == "" {
 		return nil, fmt.Errorf("%s is not a tender image (its volume ID is %q, not tender-vX.Y.Z); nothing was changed", img.Path, img.VolumeID)
 	}
+	if img, err = iso.Keep(img, filepath.Join(s.Home, CacheDir)); err != nil {
+		return nil, err
+	}
 	res := &UpgradeResult{From: m.Runtime.ISOVersion, To: img}
 	if sameFile(img.Path, m.Settings.ISO) && m.Runtime.ISOVersion == img.Version() {
 		res.UpToDate = true

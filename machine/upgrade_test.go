@@ -129,7 +129,7 @@ func TestUpgradeStoppedMachineKeepsTheDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m2.Settings.ISO != newer || m2.Runtime.ISOVersion != "1.1.0" || m2.Settings.MemoryMiB != 1024 {
+	if m2.Settings.ISO != keptImage(t, s, newer) || m2.Runtime.ISOVersion != "1.1.0" || m2.Settings.MemoryMiB != 1024 {
 		t.Errorf("after upgrade: iso %q version %q memory %d", m2.Settings.ISO, m2.Runtime.ISOVersion, m2.Settings.MemoryMiB)
 	}
 
@@ -165,6 +165,7 @@ func TestUpgradeRunningMachineRestartsIt(t *testing.T) {
 	newer := versionedISO(t, isos, "1.1.0")
 	_, err := s.Upgrade(context.Background(), "dev", newer)
 	// No guest answers SSH here, so the restart fails after boot_timeout.
+	newer, old = keptImage(t, s, newer), keptImage(t, s, old)
 	if err == nil || !strings.Contains(err.Error(), `machine "dev" now boots `+newer+" but did not come up") ||
 		!strings.Contains(err.Error(), "run `tender upgrade --iso "+old+" dev`") {
 		t.Fatalf("err = %v", err)
@@ -225,4 +226,17 @@ func TestAgentVersionFromLog(t *testing.T) {
 	if v := AgentVersionFromLog(filepath.Join(t.TempDir(), "none")); v != "" {
 		t.Errorf("missing log: %q", v)
 	}
+}
+
+// keptImage is where the store keeps its copy of the image at path.
+func keptImage(t *testing.T, s *Store, path string) string {
+	t.Helper()
+	img, err := iso.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = iso.Keep(img, filepath.Join(s.Home, CacheDir)); err != nil {
+		t.Fatal(err)
+	}
+	return img.Path
 }

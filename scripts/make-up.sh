@@ -1,6 +1,7 @@
 #!/bin/sh
 # make-up.sh is `make up`: with tender and the ISO built, it creates the
-# default machine if needed, boots it, and proves Docker works by running
+# default machine if needed (or gives an existing one the new image), boots
+# it, and proves Docker works by running
 # busybox. TENDER_HOME and TENDER_VM are honoured.
 set -eu
 tender=./bin/tender
@@ -8,6 +9,10 @@ name=${TENDER_VM:-default}
 home=${TENDER_HOME:-$HOME/.tender}
 if [ ! -e "$home/machines/$name/machine.yaml" ]; then
 	$tender init --iso out/tender.iso
+else
+	# A machine made from an older build boots this one, as upgrade does
+	# (nothing happens when the image is the same).
+	$tender upgrade --iso out/tender.iso
 fi
 $tender up
 eval "$($tender shellinit)"

@@ -1,0 +1,78 @@
+package iso
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ImagesDir is where Keep puts images, inside the cache directory.
+const ImagesDir = "images"
+
+// Keep makes sure the image a machine boots is tender's own, so that the
+// machine does not depend on a build tree or a download folder that may be
+// cleaned: an image outside cacheDir is copied to
+// cacheDir/images/sha256-HEX.iso, named by its content, so that machines
+// made from the same image share one copy and a rebuilt image is a new
+// file. An image already in cacheDir is returned as it is.
+func Keep(img Image, cacheDir string) (Image, error) {
+	cache, err := filepath.Abs(cacheDir)
+	if err != nil {
+		return Image{}, err
+	}
+	if rel, err := filepath.Rel(cache, img.Path); err == nil && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel) {
+		return img, nil
+	}
+	sum, err := fileSum(img.Path)
+	if err != nil {
+		return Image{}, fmt.Errorf("reading the image %s: %w", img.Path, err)
+	}
+	dir := filepath.Join(cache, ImagesDir)
+	dest := filepath.Join(dir, "sha256-"+sum+".iso")
+	if have, err := fileSum(dest); err == nil && have == sum {
+		return Image{Path: dest, VolumeID: img.VolumeID}, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Image{}, fmt.Errorf("keeping the image in %s: %w", dir, err)
+	}
+	if err := copyFile(img.Path, dest); err != nil {
+		return Image{}, fmt.Errorf("keeping the image in %s: %w", dir, err)
+	}
+	// The copy is checked, so that a short write never passes for the image.
+	if have, err := fileSum(dest); err != nil || have != sum {
+		os.Remove(dest)
+		return Image{}, fmt.Errorf("keeping the image in %s: the copy does not match %s (is the disk full?)", dir, img.Path)
+	}
+	return Image{Path: dest, VolumeID: img.VolumeID}, nil
+}
+
+// copyFile copies src to dst through a temporary file renamed into place.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".keep-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
