@@ -15,7 +15,9 @@ func doctorCommand(env *Env) *cli.Command {
 		Usage: "check what tender needs on this host, each with the fix",
 		Description: `Checks TENDER_HOME (a writable directory, short enough for unix sockets), QEMU
 and its version, the hardware accelerator (KVM, HVF, WHPX; without one QEMU
-emulates the CPU), virtiofsd on Linux, and the docker CLI. Each line says ok,
+emulates the CPU), virtiofsd on Linux, the docker CLI, the cached image's
+sha256, and each machine: readable, its image there and intact, the ports it
+pins free, a running one's clock within 2 s of the host's. Each line says ok,
 warning (tender works, slower or with less) or problem, with the fix; the exit
 status is 1 when there is a problem. --format json prints the checks.
 
@@ -36,6 +38,9 @@ status is 1 when there is a problem. --format json prints the checks.
 				host = env.DoctorHost(home)
 			}
 			checks := doctor.Run(c.Context, host)
+			if st, err := env.store(c); err == nil {
+				checks = append(checks, machineChecks(c.Context, st)...)
+			}
 			if format == "json" {
 				if err := writeJSON(env.Stdout, checks); err != nil {
 					return err

@@ -3,6 +3,10 @@ package commands
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -131,6 +135,50 @@ func TestDoctor(t *testing.T) {
 	for _, want := range []string{"problem  QEMU", "problem  docker CLI", "fix: install the docker CLI"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("doctor printed:\n%s\nwant %q", stdout.String(), want)
+		}
+	}
+}
+
+// doctor checks each machine: its image there and intact, the ports it
+// pins free.
+func TestDoctorMachines(t *testing.T) {
+	h := newHarness(t)
+	gone := h.machine("gone", "0.1.0")
+	if err := os.Remove(gone.Settings.ISO); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	pinned := h.machine("pinned", "0.1.1")
+	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	yaml := filepath.Join(pinned.Dir, "machine.yaml")
+	data, _ := os.ReadFile(yaml)
+	if err := os.WriteFile(yaml, []byte(strings.Replace(string(data), "ssh_port: 0", "ssh_port: "+port, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	damaged := h.machine("damaged", "0.1.2")
+	f, err := os.OpenFile(damaged.Settings.ISO, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("x"))
+	f.Close()
+	h.machine("fine", "0.1.3")
+	stdout, _, err := h.run("doctor")
+	if err == nil {
+		t.Error("doctor succeeded")
+	}
+	for _, want := range []string{
+		`problem  machine "gone"` + "\x20", "is gone; fix: run `tender upgrade gone`",
+		`problem  machine "pinned"`, "ssh_port " + port,
+		`problem  machine "damaged" image`, "is damaged: its sha256 is",
+		`ok       machine "fine"`,
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("doctor printed:\n%s\nwant %q", stdout, want)
 		}
 	}
 }

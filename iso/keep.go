@@ -76,3 +76,32 @@ func copyFile(src, dst string) error {
 	}
 	return os.Rename(tmp.Name(), dst)
 }
+
+// Verify checks an image against what it must hold: a kept image
+// (sha256-HEX.iso) against the sum in its name, a downloaded one against
+// the .sha256 file beside it. It returns false, nil when there is nothing
+// to check against.
+func Verify(path string) (checked bool, err error) {
+	want := ""
+	base := filepath.Base(path)
+	if hexSum, ok := strings.CutPrefix(strings.TrimSuffix(base, ".iso"), "sha256-"); ok && strings.HasSuffix(base, ".iso") {
+		want = hexSum
+	} else if f, err := os.Open(path + SumSuffix); err == nil {
+		want, err = parseSum(f, base)
+		f.Close()
+		if err != nil {
+			return true, fmt.Errorf("%s: %w", path+SumSuffix, err)
+		}
+	}
+	if want == "" {
+		return false, nil
+	}
+	got, err := fileSum(path)
+	if err != nil {
+		return true, err
+	}
+	if got != want {
+		return true, fmt.Errorf("%s is damaged: its sha256 is %s, not %s", path, got, want)
+	}
+	return true, nil
+}

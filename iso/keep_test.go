@@ -52,3 +52,37 @@ func mustOpen(t *testing.T, path string) Image {
 	}
 	return img
 }
+
+// Verify catches a kept or downloaded image whose bytes changed.
+func TestVerify(t *testing.T) {
+	cache := t.TempDir()
+	kept, err := Keep(mustOpen(t, testfakes.TempISO(t, "tender-v1.2.3")), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked, err := Verify(kept.Path); !checked || err != nil {
+		t.Errorf("a good kept image: %v, %v", checked, err)
+	}
+	loose := testfakes.TempISO(t, "tender-v1.2.3")
+	if checked, err := Verify(loose); checked || err != nil {
+		t.Errorf("an image with nothing to check against: %v, %v", checked, err)
+	}
+	sum, _ := fileSum(loose)
+	if err := writeSumFile(loose+SumSuffix, sum); err != nil {
+		t.Fatal(err)
+	}
+	if checked, err := Verify(loose); !checked || err != nil {
+		t.Errorf("an image with its .sha256: %v, %v", checked, err)
+	}
+	for _, p := range []string{kept.Path, loose} {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("x"))
+		f.Close()
+		if _, err := Verify(p); err == nil || !strings.Contains(err.Error(), "is damaged") {
+			t.Errorf("%s changed: %v", p, err)
+		}
+	}
+}
