@@ -63,14 +63,14 @@ func TestUpMissingImage(t *testing.T) {
 func TestInitKeepsItsOwnImage(t *testing.T) {
 	s := newStore(t, &testfakes.Driver{})
 	flags := small(t)
-	m, err := s.Init(context.Background(), "dev", flags)
-	if err != nil {
+	if _, err := s.Init(context.Background(), "dev", flags); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(*flags.ISO); err != nil {
 		t.Fatal(err)
 	}
-	if m, err = s.Load("dev", config.Layer{}); err != nil {
+	m, err := s.Load("dev", config.Layer{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(m.Settings.ISO, filepath.Join(s.Home, CacheDir, "images")+string(filepath.Separator)) {
