@@ -80,32 +80,15 @@ func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, o
 	if err := s.pauseAt(ctx, "init-checked"); err != nil {
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
-	unlock, err := s.lock(ctx, name)
+	a, err := s.assemble(ctx, name, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if err := refuseExisting(name, dir); err != nil { // another init made it while we waited
-		return nil, err
-	}
-	ca, err := s.loadOrCreateCA()
-	if err != nil {
-		return nil, err
-	}
-
-	tmp, err := s.makeTempMachineDir(name, dir)
-	if err != nil {
-		return nil, err
-	}
-	done := false
-	defer func() {
-		if !done {
-			os.RemoveAll(tmp)
-		}
-	}()
+	defer a.close()
+	tmp := a.tmp
 
 	fmt.Fprintf(s.Progress, "creating machine %q: keys and certificates…\n", name)
-	if err := writeCredentials(tmp, name, ca); err != nil {
+	if err := writeCredentials(tmp, name, a.ca); err != nil {
 		return nil, err
 	}
 	if err := s.pauseAt(ctx, "init-credentials"); err != nil {
@@ -136,7 +119,7 @@ func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, o
 			return nil, err
 		}
 		defer func() {
-			if !done {
+			if !a.placed {
 				undo()
 			}
 		}()
@@ -144,10 +127,9 @@ func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, o
 	}
 	// The directory gets its final name before the driver registers
 	// anything, because hypervisors record paths (VirtualBox's basefolder).
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	if err := a.place(dir); err != nil {
+		return nil, err
 	}
-	done = true
 	m.Dir = dir
 	// From here the machine is complete: an interrupt no longer undoes it.
 	_ = s.pauseAt(ctx, "init-renamed")
@@ -156,6 +138,54 @@ func (s *Store) InitWith(ctx context.Context, name string, flags config.Layer, o
 		return nil, err
 	}
 	return m, nil
+}
+
+// assembly is a machine being made: the lock on its name, tender's CA, and
+// the private temporary directory it is put together in, renamed into
+// place last, so that a failure or an interrupt leaves no machine behind.
+type assembly struct {
+	tmp    string
+	ca     *provision.CA
+	placed bool
+	unlock func()
+}
+
+// assemble takes the lock on name, checks again that no other init made
+// it while we waited, and makes the temporary directory. The caller defers
+// close.
+func (s *Store) assemble(ctx context.Context, name, dir string) (*assembly, error) {
+	unlock, err := s.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	a := &assembly{unlock: unlock}
+	if err = refuseExisting(name, dir); err == nil {
+		if a.ca, err = s.loadOrCreateCA(); err == nil {
+			a.tmp, err = s.makeTempMachineDir(name, dir)
+		}
+	}
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return a, nil
+}
+
+// place renames the assembled machine to its directory, dir.
+func (a *assembly) place(dir string) error {
+	if err := os.Rename(a.tmp, dir); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	a.placed = true
+	return nil
+}
+
+// close removes an assembly that was not placed and releases the lock.
+func (a *assembly) close() {
+	if !a.placed {
+		os.RemoveAll(a.tmp)
+	}
+	a.unlock()
 }
 
 // halfMade reports whether dir, a machine's directory, holds no

@@ -11,7 +11,6 @@ package machine
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -149,29 +148,13 @@ func (s *Store) initServer(ctx context.Context, name, dir string, srcs []config.
 	}
 	fmt.Fprintf(s.Progress, "the server's Docker answers on %s\n", socket)
 
-	unlock, err := s.lock(ctx, name)
+	a, err := s.assemble(ctx, name, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if err := refuseExisting(name, dir); err != nil {
-		return nil, err
-	}
-	ca, err := s.loadOrCreateCA()
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := s.makeTempMachineDir(name, dir)
-	if err != nil {
-		return nil, err
-	}
-	made := false
-	defer func() {
-		if !made {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := writeServerCredentials(tmp, name, ca, hostKeyLine); err != nil {
+	defer a.close()
+	tmp := a.tmp
+	if err := writeServerCredentials(tmp, name, a.ca, hostKeyLine); err != nil {
 		return nil, err
 	}
 	layer := config.Merge(srcs[0], srcs[1])
@@ -190,10 +173,9 @@ func (s *Store) initServer(ctx context.Context, name, dir string, srcs []config.
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("init interrupted; nothing was created: %w", err)
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	if err := a.place(dir); err != nil {
+		return nil, err
 	}
-	made = true
 	return s.Load(name, config.Layer{})
 }
 
@@ -479,24 +461,24 @@ func (s *Store) runServerAgent(ctx context.Context, m *Machine, logf func(string
 // machine's server certificate, and a client certificate from tender's CA
 // required, as dockerd --tlsverify in a VM wants.
 func (m *Machine) serverTLS() (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(filepath.Join(m.Dir, ServerCert), filepath.Join(m.Dir, ServerKey))
-	if err != nil {
-		return nil, fmt.Errorf("loading the server certificate (run `tender regenerate-certs%s`): %w", NameArg(m.Name), err)
-	}
-	caPEM, err := os.ReadFile(filepath.Join(m.CertPath(), CACertFile))
+	read := func(rel string) ([]byte, error) { return os.ReadFile(filepath.Join(m.Dir, rel)) }
+	cert, err := read(ServerCert)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("%s holds no certificate", filepath.Join(m.CertPath(), CACertFile))
+	key, err := read(ServerKey)
+	if err != nil {
+		return nil, err
 	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		ClientCAs:    pool,
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		MinVersion:   tls.VersionTLS12,
-	}, nil
+	ca, err := read(filepath.Join(ClientCerts, CACertFile))
+	if err != nil {
+		return nil, err
+	}
+	conf, err := provision.ServerTLS(ca, provision.KeyPair{CertPEM: cert, KeyPEM: key})
+	if err != nil {
+		return nil, fmt.Errorf("%w (run `tender regenerate-certs%s`)", err, NameArg(m.Name))
+	}
+	return conf, nil
 }
 
 // regenerateServerCerts is regenerate-certs for a server machine: the
