@@ -84,7 +84,7 @@ func (t Table) Plan(ev api.PortEvent, resync bool) []Action {
 		}
 	}
 	for _, p := range ev.Added {
-		if api.Reserved(p) {
+		if api.Reserved(p) || !forwardable(p) {
 			continue
 		}
 		if f, ok := t[p]; ok && f.Status == Forwarded && !resync {
@@ -93,6 +93,12 @@ func (t Table) Plan(ev api.PortEvent, resync bool) []Action {
 		out = append(out, Action{Add: true, Port: p})
 	}
 	return out
+}
+
+// forwardable is a port the guest may ask to be forwarded: TCP or UDP,
+// 1 to 65535. Anything else (a broken or hostile guest's) is ignored.
+func forwardable(p api.Port) bool {
+	return (p.Proto == "tcp" || p.Proto == "udp") && p.Port >= 1 && p.Port <= 65535
 }
 
 func (t Table) sorted() []api.Port {

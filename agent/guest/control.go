@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tenderdev/tender/agent/api"
 )
 
@@ -50,6 +52,14 @@ func (a *agent) serveControl(ctx context.Context) error {
 
 func (a *agent) handleControl(c net.Conn) {
 	defer c.Close()
+	// The socket's mode lets only root connect; the peer's credentials
+	// are checked too, so that a mode changed by mistake (or a socket
+	// file passed on) lets no one else power the machine off.
+	if err := rootPeer(c); err != nil {
+		a.log.Printf("control: refused: %v", err)
+		fmt.Fprintf(c, "%s%v\n", api.ControlError, err)
+		return
+	}
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
@@ -71,6 +81,33 @@ func (a *agent) handleControl(c net.Conn) {
 	default:
 		fmt.Fprintf(c, "%sunknown command %q\n", api.ControlError, cmd)
 	}
+}
+
+// rootPeer accepts a connection from a process of root's only, as the
+// kernel reports its peer (SO_PEERCRED).
+func rootPeer(c net.Conn) error {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return errors.New("not a unix socket")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return err
+	}
+	if credErr != nil {
+		return fmt.Errorf("reading the peer's credentials: %w", credErr)
+	}
+	if cred.Uid != 0 {
+		return fmt.Errorf("only root may ask the agent (uid %d asked; run it with sudo)", cred.Uid)
+	}
+	return nil
 }
 
 // Request sends cmd, one of the commands PID 1 serves, over the control
