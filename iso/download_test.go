@@ -236,6 +236,54 @@ func TestDownloadResumesAfterInterruption(t *testing.T) {
 	}
 }
 
+// A part that was damaged on disk between the interruption and the resume
+// (a byte flipped in what was already fetched): the resumed download's
+// sha256 is the whole part's, so it does not match; the part is dropped,
+// the cache never holds the bad image, and the next download starts over.
+func TestDownloadResumedOverADamagedPart(t *testing.T) {
+	data := image("1.2.3", 256<<10)
+	srv := newServer(t, data)
+	half := len(data) / 2
+	cut := true
+	srv.image = func(w http.ResponseWriter, r *http.Request) {
+		if cut && r.Header.Get("Range") == "" {
+			cut = false
+			w.Header().Set("Content-Length", "262144")
+			w.Write(data[:half])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		http.ServeContent(w, r, "tender.iso", time.Time{}, bytes.NewReader(data))
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if _, err := Download(context.Background(), srv.URL+"/tender.iso", dir, &out, false); err == nil {
+		t.Fatal("the cut download succeeded")
+	}
+	part := filepath.Join(dir, FileName+PartSuffix)
+	f, err := os.OpenFile(part, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{data[100] ^ 0xff}, 100); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Download(context.Background(), srv.URL+"/tender.iso", dir, &out, false)
+	if err == nil || !strings.Contains(err.Error(), "the downloaded image is damaged") || !strings.Contains(err.Error(), "it was removed") {
+		t.Fatalf("resumed over a damaged part: %v", err)
+	}
+	for _, name := range []string{FileName, FileName + PartSuffix} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s is there after the damaged download", name)
+		}
+	}
+	if _, err := Download(context.Background(), srv.URL+"/tender.iso", dir, &out, false); err != nil {
+		t.Fatal(err)
+	}
+	checkCached(t, dir, data)
+}
+
 // A server that ignores Range answers 200 with the whole file: the part is
 // rewritten from the start, not appended to.
 func TestDownloadServerIgnoringRangeStartsOver(t *testing.T) {

@@ -33,6 +33,7 @@ func (s *Store) ensureHostAgent(m *Machine) {
 		return
 	}
 	args := append(append([]string{}, s.HostAgent[1:]...), "hostagent", m.Name)
+	rotateLog(filepath.Join(m.Dir, HostAgentLog), LogCap)
 	pid, err := runner.StartDetached(filepath.Join(m.Dir, HostAgentLog), s.HostAgent[0], args...)
 	if err != nil {
 		fmt.Fprintf(s.Progress, "warning: published ports and the clock will not follow the guest: %v\n", err)

@@ -110,6 +110,7 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 		}
 		spec := m.Spec()
 		spec.Shares = s.existingShares(spec.Shares)
+		rotateLog(spec.SerialLog, LogCap)
 		if err := m.driver.Start(ctx, spec); err != nil {
 			if m.Network != nil {
 				s.stopSwitchIfIdle(context.WithoutCancel(ctx), m.Network.Name, m.Name)
