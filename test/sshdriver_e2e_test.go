@@ -107,9 +107,13 @@ func TestSSHDriver(t *testing.T) {
 	onServer("sudo chmod 600 /var/run/docker.sock")
 	refused("a socket the user may not use", initArgs(key, "--ssh-host-key", fp), "may not use /var/run/docker.sock", "usermod -aG docker docker")
 	onServer("sudo chmod 660 /var/run/docker.sock")
-	onServer("sudo busybox pkill -STOP -f '[d]ockerd'") // [d]: not this command's own line
+	signalDockerd := func(sig string) {
+		t.Helper()
+		onServer(`sudo sh -c 'for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = dockerd ] && kill -` + sig + ` ${d#/proc/}; done; true'`)
+	}
+	signalDockerd("STOP")
 	refused("Docker stopped", initArgs(key, "--ssh-host-key", fp), "does not answer on /var/run/docker.sock")
-	onServer("sudo busybox pkill -CONT -f '[d]ockerd'")
+	signalDockerd("CONT")
 	onServer("sudo mv /var/run/docker.sock /var/run/docker.sock.away && sudo mv /usr/bin/docker /usr/bin/docker.away")
 	refused("no Docker", initArgs(key, "--ssh-host-key", fp), "has no Docker", "--install-docker")
 	refused("no Docker, and no package manager to install it", initArgs(key, "--ssh-host-key", fp, "--install-docker"), "neither apt-get nor dnf")
@@ -189,9 +193,9 @@ func TestSSHDriver(t *testing.T) {
 		}
 	}
 
-	// A lost connection comes back: a second after this session ends,
-	// the server drops every SSH connection of the user.
-	onServer(`busybox setsid sh -c 'sleep 1; sudo busybox pkill -f "sshd.*docker@"' </dev/null >/dev/null 2>&1 &`)
+	// A lost connection comes back: the server drops every SSH connection
+	// of the user (this command's own last: its processes are the newest).
+	_, _ = server.tenderErr("ssh", "--", `sudo sh -c 'trap "" HUP PIPE; for d in /proc/[0-9]*; do tr "\0" " " <$d/cmdline 2>/dev/null | grep -q "^sshd.*docker@" && kill ${d#/proc/}; done'`)
 	waitUntil(t, 20*time.Second, "the host agent to notice the cut", func() bool {
 		b, _ := os.ReadFile(filepath.Join(big, "hostagent.log"))
 		return strings.Contains(string(b), "lost the guest")
