@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/api"
+	"github.com/tenderdev/tender/agent/portwatch"
 	"github.com/tenderdev/tender/provision"
 	"github.com/tenderdev/tender/test/vmtest"
 	"golang.org/x/crypto/ssh"
@@ -136,6 +137,48 @@ func TestImage(t *testing.T) {
 		cmd.Env = append(withoutDockerEnv(), "DOCKER_HOST=tcp://127.0.0.1:"+strconv.Itoa(vm.DockerPort), "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH="+dir, "DOCKER_CONFIG="+t.TempDir())
 		if out, err := cmd.CombinedOutput(); err == nil {
 			t.Errorf("docker CLI with a foreign cert got in: %s", out)
+		}
+	})
+	t.Run("no guest listener below TLS 1.2 or without authentication", func(t *testing.T) {
+		// dockerd's TLS: the right client certificate over TLS 1.1 is
+		// refused; over 1.2 it gets in.
+		cert, err := tls.X509KeyPair(id.Client.CertPEM, id.Client.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(id.CA.CertPEM)
+		old := &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
+		if err := tlsGet(vm.DockerPort, old); err == nil {
+			t.Error("dockerd answered over TLS 1.1")
+		}
+		if err := tlsGet(vm.DockerPort, &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MaxVersion: tls.VersionTLS12}); err != nil {
+			t.Errorf("dockerd over TLS 1.2 with the client certificate: %v", err)
+		}
+		// Every socket listening in the guest's own network namespace on
+		// anything but loopback is sshd (keys only, tested below) or
+		// dockerd's TLS port (tested above), or a port a container
+		// published; UDP: the DHCP client.
+		allowed := map[string]bool{"tcp/22": true, "tcp/2376": true, "tcp/8080": true, "udp/68": true}
+		for _, table := range []string{"tcp", "tcp6", "udp", "udp6"} {
+			text, err := vm.Run("cat /proc/net/" + table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			socks, err := portwatch.ParseProcNet(strings.NewReader(text))
+			if err != nil {
+				t.Fatalf("/proc/net/%s: %v", table, err)
+			}
+			proto := strings.TrimSuffix(table, "6")
+			for _, s := range socks {
+				listening := s.State == 0x0A || (proto == "udp" && s.RemotePort == 0)
+				if !listening || s.Local.IsLoopback() {
+					continue
+				}
+				if key := fmt.Sprintf("%s/%d", proto, s.LocalPort); !allowed[key] {
+					t.Errorf("the guest listens on %s %s:%d, which nothing here authenticates", table, s.Local, s.LocalPort)
+				}
+			}
 		}
 	})
 	t.Run("ssh as docker with the key", func(t *testing.T) {

@@ -137,6 +137,7 @@ docker run -d --name udp -p %d:5353/udp udpecho >/dev/null`, filepath.Dir(bin), 
 		}
 	}
 	t.Log("PASS share read and written both ways, host ownership, symlinks")
+	shareConfined(t, c, share)
 
 	// 5b. The writable share is virtiofs where the host can serve it (share_type
 	// auto: virtiofsd found, tender run as root), the read-only one 9p (QEMU
@@ -397,3 +398,48 @@ func assertLoopbackOnly(t *testing.T, port int) {
 		t.Errorf("nothing listens on host port %d", port)
 	}
 }
+
+// shareConfined checks that what the guest reaches through the share at
+// share (mounted at the same path in the guest) is the folder and nothing
+// beside it on the host: a symlink pointing out, absolute or up, and ".."
+// from the share's root resolve in the guest, never on the host; and root
+// in the guest cannot make a device node the host would open.
+func shareConfined(t *testing.T, c *cli, share string) {
+	t.Helper()
+	shareType := "unmounted"
+	for _, line := range strings.Split(c.tender("ssh", "--", "cat /proc/mounts"), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[1] == share {
+			shareType = f[2]
+		}
+	}
+	if shareType == "unmounted" {
+		t.Fatalf("%s is not mounted in the guest", share)
+	}
+	outside := filepath.Join(filepath.Dir(share), "outside-"+filepath.Base(share)+".txt")
+	secret := "host secret " + filepath.Base(share)
+	if err := os.WriteFile(outside, []byte(secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(outside)
+	for name, target := range map[string]string{"abs-link": outside, "up-link": filepath.Join("..", filepath.Base(outside))} {
+		if err := os.Symlink(target, filepath.Join(share, name)); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(filepath.Join(share, name))
+	}
+	for _, path := range []string{"abs-link", "up-link", "../" + filepath.Base(outside)} {
+		out, _ := c.tenderErr("ssh", "--", "cat "+shellQuote(share+"/"+path)+" 2>&1")
+		if strings.Contains(out, secret) {
+			t.Errorf("%s: the guest read the host file beside the share through %s", shareType, path)
+		}
+	}
+	node := filepath.Join(share, "made-null")
+	defer os.Remove(node)
+	out, _ := c.tenderErr("ssh", "--", "sudo mknod "+shellQuote(node)+" c 1 3 2>&1; ls -l "+shellQuote(node)+" 2>&1")
+	if fi, err := os.Lstat(node); err == nil && fi.Mode()&os.ModeDevice != 0 {
+		t.Errorf("%s: root in the guest made a device node on the host (%s): %s", shareType, fi.Mode(), out)
+	}
+	t.Logf("PASS %s share confined: links out and .. resolve in the guest; mknod: %s", shareType, strings.TrimSpace(out))
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -73,6 +73,8 @@ docker exec -d counter sleep 4242`, port))
 	}
 	c.tender("ssh", "--", "echo on the disk > /home/docker/kept")
 
+	shareConfined(t, c, share) // 9p, as down_action: save makes it
+
 	// A container bind-mounting the share: the save refuses, naming it,
 	// and the machine runs on with its share.
 	docker(fmt.Sprintf(`docker run -d --name binder -v %s:/data busybox sleep 100000 >/dev/null`, share))
