@@ -204,12 +204,17 @@ func TestServerHostAgent(t *testing.T) {
 	done := make(chan error, 1)
 	var log bytes.Buffer
 	go func() { done <- s.RunHostAgent(ctx, "big", &syncWriter{w: &log}) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("the host agent: %v", err)
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("the host agent: %v", err)
+			}
 		}
-	}()
+	}
+	defer stop()
 	m, err := s.Load("big", config.Layer{})
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +236,16 @@ func TestServerHostAgent(t *testing.T) {
 	resp.Body.Close()
 	if string(body) != `{"Version":"the server's"}` {
 		t.Errorf("docker.sock /version = %q", body)
+	}
+	// Once the agent is stopped, nothing of it listens.
+	c.CloseIdleConnections()
+	stop()
+	if conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second); err == nil {
+		conn.Close()
+		t.Error("the TLS port still answers after the host agent stopped")
+	}
+	if _, err := os.Stat(m.SocketPath()); err == nil {
+		t.Error("docker.sock is still there after the host agent stopped")
 	}
 }
 

@@ -136,7 +136,7 @@ func TestSSHDriver(t *testing.T) {
 		t.Errorf("ls = %q", got)
 	}
 	env := c.tender("shellinit", "big")
-	if !strings.Contains(env, "DOCKER_HOST=tcp://127.0.0.1:") || !strings.Contains(env, "DOCKER_TLS_VERIFY") {
+	if !strings.Contains(env, "DOCKER_HOST='tcp://127.0.0.1:") || !strings.Contains(env, "DOCKER_TLS_VERIFY") {
 		t.Errorf("shellinit big =\n%s\nwant a TLS DOCKER_HOST on 127.0.0.1", env)
 	}
 	docker := func(script string) string {
@@ -225,7 +225,7 @@ func TestSSHDriver(t *testing.T) {
 		out, _ := c.tenderErr("status", "big")
 		return strings.TrimSpace(out) == "unreachable"
 	})
-	out, err := c.bashErr(`eval "$(tender shellinit big)"; DOCKER_HOST=unix://` + big + `/docker.sock docker ps`)
+	out, err := c.bashErr(`DOCKER_HOST=unix://` + big + `/docker.sock docker ps`)
 	if err == nil || !strings.Contains(out, "tender: the machine's Docker cannot be reached") || strings.Count(strings.TrimSpace(out), "\n") > 0 {
 		t.Errorf("docker ps with the server gone: %v\n%s\nwant one line saying why", err, out)
 	}
@@ -251,6 +251,13 @@ func TestSSHDriver(t *testing.T) {
 	}
 	if tcpOpen(p) || tcpOpen(dockerPort) {
 		t.Errorf("after down, 127.0.0.1:%d or the docker port %d still answers", p, dockerPort)
+		for _, pid := range tenderPids(bin) {
+			syscall.Kill(pid, syscall.SIGQUIT) // its goroutines, into hostagent.log
+			t.Logf("a tender process still runs: %d", pid)
+		}
+		time.Sleep(time.Second)
+		b, _ := os.ReadFile(filepath.Join(big, "hostagent.log"))
+		t.Logf("hostagent.log:\n%s", b)
 	}
 	if got := onServer("docker inspect -f '{{.State.Running}}' web"); strings.TrimSpace(got) != "true" {
 		t.Errorf("after down, the server's container runs = %q", got)
