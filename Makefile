@@ -68,6 +68,7 @@ FUZZ_TARGETS := \
 	./config:FuzzParseYAML:80000x \
 	./agent/api:FuzzReadUserdata:300000x \
 	./agent/portwatch:FuzzParseIngress:200000x \
+	./hostagent:FuzzPortEvents:60000x \
 	./shellinit:FuzzPOSIXQuoting:1000x \
 	./vm/virtualbox:FuzzParseVMInfo:300000x \
 	./vm/virtualbox:FuzzParseRule:300000x \
