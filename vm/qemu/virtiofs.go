@@ -60,7 +60,10 @@ func usesVirtiofs(sh vm.Share, host Host) bool {
 
 // VirtiofsdArgs is the argv (program first) of the virtiofsd that serves
 // share i of s. It is pure. virtiofsd switches to the guest's uid and gid
-// for every file it creates, so it runs as root (see Virtiofs).
+// for every file it creates, so it runs as root (see Virtiofs); it drops
+// CAP_MKNOD, so that root in the guest cannot make a device node in the
+// shared folder that the host would open (FIFOs and sockets need no
+// capability and still work).
 func VirtiofsdArgs(s vm.Spec, i int, v Virtiofsd) []string {
 	sh := s.Shares[i]
 	sock := virtiofsSocket(s.Dir, i)
@@ -71,6 +74,7 @@ func VirtiofsdArgs(s vm.Spec, i int, v Virtiofsd) []string {
 			"--cache=" + VirtiofsCache,
 			"--sandbox=namespace",
 			"--announce-submounts",
+			"--modcaps=-mknod",
 		}
 	}
 	return []string{v.Path,
@@ -78,6 +82,7 @@ func VirtiofsdArgs(s vm.Spec, i int, v Virtiofsd) []string {
 		"-o", "source=" + sh.HostPath,
 		"-o", "cache=" + VirtiofsCache,
 		"-o", "announce_submounts",
+		"-o", "modcaps=-mknod",
 	}
 }
 

@@ -26,11 +26,11 @@ func TestVirtiofsdArgs(t *testing.T) {
 	}{
 		{"C virtiofsd of QEMU ≤ 7.2", 0, Virtiofsd{Path: "/usr/lib/qemu/virtiofsd"}, []string{
 			"/usr/lib/qemu/virtiofsd", "--socket-path=/home/u/.tender/machines/default/virtiofs0.sock",
-			"-o", "source=/home/u", "-o", "cache=auto", "-o", "announce_submounts",
+			"-o", "source=/home/u", "-o", "cache=auto", "-o", "announce_submounts", "-o", "modcaps=-mknod",
 		}},
 		{"Rust virtiofsd, second share, a comma is no option separator here", 1, Virtiofsd{Path: "/usr/libexec/virtiofsd", Rust: true}, []string{
 			"/usr/libexec/virtiofsd", "--socket-path=/home/u/.tender/machines/default/virtiofs1.sock",
-			"--shared-dir=/srv/a,b", "--cache=auto", "--sandbox=namespace", "--announce-submounts",
+			"--shared-dir=/srv/a,b", "--cache=auto", "--sandbox=namespace", "--announce-submounts", "--modcaps=-mknod",
 		}},
 	}
 	for _, tt := range tests {
