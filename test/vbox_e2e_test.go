@@ -3,6 +3,8 @@
 package test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,10 +72,15 @@ func TestVirtualBoxEndToEnd(t *testing.T) {
 
 	// init registers the VM with its VMDK and serial log.
 	c.tender("init", "--driver", "virtualbox", "--iso", iso, "--memory", "1GiB", "--disksize", "4GiB")
+	// The machine boots tender's own copy of the image, with the same bytes.
+	kept := strings.TrimSpace(c.tender("info", "--format", "{{.ISO}}"))
+	if !strings.HasPrefix(kept, filepath.Join(c.home, "cache", "images")+"/") || fileSHA256(t, kept) != fileSHA256(t, iso) {
+		t.Fatalf("the machine's image is %s, not tender's copy of %s", kept, iso)
+	}
 	info := vbm(t, "showvminfo", "tender-default", "--machinereadable")
 	for _, want := range []string{
 		`VMState="poweroff"`,
-		`"SATA-0-0"="` + iso + `"`,
+		`"SATA-0-0"="` + kept + `"`,
 		`"SATA-1-0"="` + filepath.Join(machineDir, "disk.vmdk") + `"`,
 		`nictype1="virtio"`,
 		`uartmode1="file,` + filepath.Join(machineDir, "serial.log") + `"`,
@@ -150,4 +157,14 @@ docker run --rm busybox echo hello world`)
 	if _, err := os.Stat(machineDir); !os.IsNotExist(err) {
 		t.Fatalf("machine directory still there after delete: %v", err)
 	}
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
