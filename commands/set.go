@@ -36,7 +36,7 @@ the same.
 				if err != nil {
 					return err
 				}
-				if flags.Only(sizingKeys...).Empty() {
+				if flags.Only(machine.SetKeys...).Empty() {
 					return errors.New("nothing to set: give --cpus, --memory or --disksize")
 				}
 				res, err := st.Set(c.Context, name, flags)
@@ -64,11 +64,8 @@ func reportSet(env *Env, name string, res *machine.SetResult) {
 	}
 }
 
-// sizingKeys are up's flags that last (as tender set); the others last one
-// boot.
-var sizingKeys = []string{config.KeyCPUs, config.KeyMemory, config.KeyDiskSize}
-
-// splitSizing splits up's flags into the sizing ones and the rest.
+// splitSizing splits up's flags into the ones that last, as tender set's
+// (machine.SetKeys), and the rest, which last one boot.
 func splitSizing(flags config.Layer) (sizing, rest config.Layer) {
-	return flags.Only(sizingKeys...), flags.Without(sizingKeys...)
+	return flags.Only(machine.SetKeys...), flags.Without(machine.SetKeys...)
 }

@@ -1,6 +1,8 @@
 package iso
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -25,31 +27,35 @@ func Keep(img Image, cacheDir string) (Image, error) {
 	if rel, err := filepath.Rel(cache, img.Path); err == nil && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel) {
 		return img, nil
 	}
+	src, err := os.Stat(img.Path)
+	if err != nil {
+		return Image{}, fmt.Errorf("reading the image %s: %w", img.Path, err)
+	}
 	sum, err := fileSum(img.Path)
 	if err != nil {
 		return Image{}, fmt.Errorf("reading the image %s: %w", img.Path, err)
 	}
 	dir := filepath.Join(cache, ImagesDir)
 	dest := filepath.Join(dir, "sha256-"+sum+".iso")
-	if have, err := fileSum(dest); err == nil && have == sum {
-		return Image{Path: dest, VolumeID: img.VolumeID}, nil
+	kept := Image{Path: dest, VolumeID: img.VolumeID}
+	// Named by its content: one of that name and size is this image
+	// (`tender doctor` checks it against its name).
+	if fi, err := os.Stat(dest); err == nil && fi.Size() == src.Size() {
+		return kept, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Image{}, fmt.Errorf("keeping the image in %s: %w", dir, err)
 	}
-	if err := copyFile(img.Path, dest); err != nil {
+	if err := copyFile(img.Path, dest, sum); err != nil {
 		return Image{}, fmt.Errorf("keeping the image in %s: %w", dir, err)
 	}
-	// The copy is checked, so that a short write never passes for the image.
-	if have, err := fileSum(dest); err != nil || have != sum {
-		os.Remove(dest)
-		return Image{}, fmt.Errorf("keeping the image in %s: the copy does not match %s (is the disk full?)", dir, img.Path)
-	}
-	return Image{Path: dest, VolumeID: img.VolumeID}, nil
+	return kept, nil
 }
 
-// copyFile copies src to dst through a temporary file renamed into place.
-func copyFile(src, dst string) error {
+// copyFile copies src to dst through a temporary file renamed into place
+// once what was written has the sha256 want, so that a short write or an
+// image changed during the copy never passes for it.
+func copyFile(src, dst, want string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -60,16 +66,19 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(tmp, h), in)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("the copy of %s has the sha256 %s, not %s (did it change meanwhile?)", src, got, want)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err

@@ -84,13 +84,14 @@ func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) e
 	if err := atomicfile.Write(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		return err
 	}
-	if m.IsServer() {
-		logger.Printf("host agent for machine %q, the server %s (pid %d)", name, m.Settings.SSHHost, os.Getpid())
-		err := s.runServerAgent(ctx, m, logger.Printf)
-		if readPID(pidFile) == os.Getpid() {
+	defer func() {
+		if readPID(pidFile) == os.Getpid() { // not a newer agent's
 			os.Remove(pidFile)
 		}
-		return err
+	}()
+	if m.IsServer() {
+		logger.Printf("host agent for machine %q, the server %s (pid %d)", name, m.Settings.SSHHost, os.Getpid())
+		return s.runServerAgent(ctx, m, logger.Printf)
 	}
 	fw, ok := m.driver.(vm.Forwarder)
 	if !ok {
@@ -126,11 +127,7 @@ func (s *Store) RunHostAgent(ctx context.Context, name string, logw io.Writer) e
 	if switched(m) {
 		go s.keepSwitch(ctx, m, logger.Printf)
 	}
-	err = a.Run(ctx)
-	if readPID(pidFile) == os.Getpid() {
-		os.Remove(pidFile)
-	}
-	return err
+	return a.Run(ctx)
 }
 
 // switchCheckInterval is how often the host agent checks that its

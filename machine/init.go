@@ -380,39 +380,77 @@ func writeCredentials(dir, name string, ca *provision.CA) error {
 	if err != nil {
 		return err
 	}
-	client, err := ca.IssueClient("tender client " + name)
-	if err != nil {
+	if _, err := writeCerts(dir, name, ca, true); err != nil {
 		return err
 	}
-	server, err := ca.IssueServer(alias)
-	if err != nil {
+	if err := writeFiles(dir, []credFile{
+		{SSHKey, id.PrivatePEM, 0o600},
+		{SSHPubKey, id.Public, 0o644},
+		{GuestHostPrivKey, hostKey.PrivatePEM, 0o600},
+		{GuestHostKey, hostKey.Public, 0o644},
+	}); err != nil {
 		return err
 	}
-	certs := filepath.Join(dir, ClientCerts)
-	if err := os.MkdirAll(certs, 0o700); err != nil {
-		return err
-	}
-	files := []struct {
-		path string
-		data []byte
-		perm os.FileMode
-	}{
-		{filepath.Join(dir, SSHKey), id.PrivatePEM, 0o600},
-		{filepath.Join(dir, SSHPubKey), id.Public, 0o644},
-		{filepath.Join(dir, GuestHostPrivKey), hostKey.PrivatePEM, 0o600},
-		{filepath.Join(dir, GuestHostKey), hostKey.Public, 0o644},
-		{filepath.Join(certs, CACertFile), ca.CertPEM, 0o644},
-		{filepath.Join(certs, ClientCert), client.CertPEM, 0o644},
-		{filepath.Join(certs, ClientKey), client.KeyPEM, 0o600},
-		{filepath.Join(dir, ServerCert), server.CertPEM, 0o644},
-		{filepath.Join(dir, ServerKey), server.KeyPEM, 0o600},
-	}
+	return provision.WriteKnownHosts(filepath.Join(dir, KnownHosts), alias, hostPub)
+}
+
+// credFile is one file of a machine's credentials, relative to its
+// directory.
+type credFile struct {
+	rel  string
+	data []byte
+	perm os.FileMode
+}
+
+func writeFiles(dir string, files []credFile) error {
 	for _, f := range files {
-		if err := atomicfile.Write(f.path, f.data, f.perm); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.rel), f.data, f.perm); err != nil {
 			return err
 		}
 	}
-	return provision.WriteKnownHosts(filepath.Join(dir, KnownHosts), alias, hostPub)
+	return nil
+}
+
+// writeCerts issues machine name's server certificate (what the guest's
+// dockerd, or a server machine's host agent, serves) and, with client, its
+// client certificate with the CA's beside it (DOCKER_CERT_PATH), and writes
+// them into dir, keys 0600. It returns the server's pair.
+func writeCerts(dir, name string, ca *provision.CA, client bool) (provision.KeyPair, error) {
+	server, err := ca.IssueServer(hostAlias(name))
+	if err != nil {
+		return provision.KeyPair{}, err
+	}
+	files := []credFile{{ServerCert, server.CertPEM, 0o644}, {ServerKey, server.KeyPEM, 0o600}}
+	if client {
+		c, err := ca.IssueClient("tender client " + name)
+		if err != nil {
+			return provision.KeyPair{}, err
+		}
+		files = append(files,
+			credFile{filepath.Join(ClientCerts, CACertFile), ca.CertPEM, 0o644},
+			credFile{filepath.Join(ClientCerts, ClientCert), c.CertPEM, 0o644},
+			credFile{filepath.Join(ClientCerts, ClientKey), c.KeyPEM, 0o600})
+		if err := os.MkdirAll(filepath.Join(dir, ClientCerts), 0o700); err != nil {
+			return provision.KeyPair{}, err
+		}
+	}
+	return server, writeFiles(dir, files)
+}
+
+// serverCredentials reads what the machine's Docker serves TLS with: the
+// CA certificate and the server's pair.
+func (m *Machine) serverCredentials() (ca []byte, server provision.KeyPair, err error) {
+	read := func(rel string) []byte {
+		if err != nil {
+			return nil
+		}
+		var b []byte
+		b, err = os.ReadFile(filepath.Join(m.Dir, rel))
+		return b
+	}
+	ca = read(filepath.Join(ClientCerts, CACertFile))
+	server = provision.KeyPair{CertPEM: read(ServerCert), KeyPEM: read(ServerKey)}
+	return ca, server, err
 }
 
 // readUserdata gathers what the guest needs from the files writeCredentials made.

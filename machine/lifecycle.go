@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/agent/api"
-	"github.com/tenderdev/tender/atomicfile"
 	"github.com/tenderdev/tender/config"
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/provision"
@@ -372,40 +371,28 @@ func (s *Store) RegenerateCerts(ctx context.Context, name string, client bool) e
 	if err != nil {
 		return err
 	}
-	if m.IsServer() {
-		return s.regenerateServerCerts(m, ca, client, st)
-	}
-	server, err := ca.IssueServer(hostAlias(name))
-	if err != nil {
-		return err
-	}
-	files := map[string][]byte{ServerCert: server.CertPEM, ServerKey: server.KeyPEM}
-	if client {
-		c, err := ca.IssueClient("tender client " + name)
-		if err != nil {
-			return err
-		}
-		files[filepath.Join(ClientCerts, ClientCert)] = c.CertPEM
-		files[filepath.Join(ClientCerts, ClientKey)] = c.KeyPEM
-		files[filepath.Join(ClientCerts, CACertFile)] = ca.CertPEM
-	}
+	// A running guest is reached before anything is written, so that a
+	// failure leaves the certificates as they were. A server's are all on
+	// the host: its host agent serves them.
 	var conn *provision.Client
-	if st == vm.Running {
+	if st == vm.Running && !m.IsServer() {
 		if conn, err = m.Dial(ctx); err != nil {
 			return fmt.Errorf("connecting to the guest to install the new certificates: %w", err)
 		}
 		defer conn.Close()
 	}
-	for rel, data := range files {
-		perm := os.FileMode(0o644)
-		if rel == ServerKey || rel == filepath.Join(ClientCerts, ClientKey) {
-			perm = 0o600
-		}
-		if err := atomicfile.Write(filepath.Join(m.Dir, rel), data, perm); err != nil {
-			return err
-		}
+	server, err := writeCerts(m.Dir, name, ca, client)
+	if err != nil {
+		return err
 	}
-	if conn == nil {
+	switch {
+	case m.IsServer():
+		if st.Live() { // its host agent serves the new ones from its next start
+			s.stopHostAgent(m)
+			s.ensureHostAgent(m)
+		}
+		return nil
+	case conn == nil:
 		fmt.Fprintf(s.Progress, "machine %q is not running; `tender up` will install the new certificates\n", name)
 		return nil
 	}

@@ -93,6 +93,23 @@ func (m *Machine) dialServer(ctx context.Context, lookupEnv func(string) (string
 	return c, serverDialError(m.ServerUser(), m.Settings.SSHHost, m.Settings.SSHKey, err)
 }
 
+// connectServer connects to the server and finds its Docker socket, within
+// serverConnectTimeout; the caller closes the connection.
+func (m *Machine) connectServer(ctx context.Context, lookupEnv func(string) (string, bool)) (*provision.Client, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, serverConnectTimeout)
+	defer cancel()
+	c, err := m.dialServer(ctx, lookupEnv)
+	if err != nil {
+		return nil, "", err
+	}
+	socket, err := provision.ProbeDocker(ctx, c, provision.DockerSockets)
+	if err != nil {
+		c.Close()
+		return nil, "", err
+	}
+	return c, socket, nil
+}
+
 // serverDialError says in one line what a failed connection to a server
 // means and what to do.
 func serverDialError(user, server, key string, err error) error {
@@ -246,32 +263,11 @@ func (s *Store) installDocker(ctx context.Context, c *provision.Client) error {
 // certificates (DOCKER_CERT_PATH), the host agent's server certificate for
 // its TLS port, and the server's pinned host key.
 func writeServerCredentials(dir, name string, ca *provision.CA, hostKey []byte) error {
-	client, err := ca.IssueClient("tender client " + name)
-	if err != nil {
+	if _, err := writeCerts(dir, name, ca, true); err != nil {
 		return err
 	}
-	server, err := ca.IssueServer(hostAlias(name))
-	if err != nil {
+	if err := writeFiles(dir, []credFile{{ServerHostKey, hostKey, 0o644}}); err != nil {
 		return err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, ClientCerts), 0o700); err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		path string
-		data []byte
-		perm os.FileMode
-	}{
-		{filepath.Join(dir, ClientCerts, CACertFile), ca.CertPEM, 0o644},
-		{filepath.Join(dir, ClientCerts, ClientCert), client.CertPEM, 0o644},
-		{filepath.Join(dir, ClientCerts, ClientKey), client.KeyPEM, 0o600},
-		{filepath.Join(dir, ServerCert), server.CertPEM, 0o644},
-		{filepath.Join(dir, ServerKey), server.KeyPEM, 0o600},
-		{filepath.Join(dir, ServerHostKey), hostKey, 0o644},
-	} {
-		if err := atomicfile.Write(f.path, f.data, f.perm); err != nil {
-			return err
-		}
 	}
 	pub, _, _, _, err := ssh.ParseAuthorizedKey(hostKey)
 	if err != nil {
@@ -289,17 +285,11 @@ func (s *Store) upServer(ctx context.Context, m *Machine, state vm.State) (*UpRe
 	}
 	start := time.Now()
 	fmt.Fprintf(s.Progress, "connecting to the server %s (machine %q, ssh driver)…\n", m.Settings.SSHHost, m.Name)
-	sctx, cancel := context.WithTimeout(ctx, serverConnectTimeout)
-	defer cancel()
-	c, err := m.dialServer(sctx, s.lookupEnv)
+	c, _, err := m.connectServer(ctx, s.lookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	_, err = provision.ProbeDocker(sctx, c, provision.DockerSockets)
 	c.Close()
-	if err != nil {
-		return nil, err
-	}
 	if len(s.HostAgent) == 0 {
 		return nil, errors.New("a server machine needs the host agent, and this tender has none")
 	}
@@ -356,15 +346,8 @@ type serverLink struct {
 // connect is the agent's Connect: a new connection, and the server's
 // Docker socket found again (it may have moved, or Docker restarted).
 func (l *serverLink) connect(ctx context.Context) (hostagent.Guest, error) {
-	ctx, cancel := context.WithTimeout(ctx, serverConnectTimeout)
-	defer cancel()
-	c, err := l.m.dialServer(ctx, l.lookupEnv)
+	c, socket, err := l.m.connectServer(ctx, l.lookupEnv)
 	if err != nil {
-		return nil, err
-	}
-	socket, err := provision.ProbeDocker(ctx, c, provision.DockerSockets)
-	if err != nil {
-		c.Close()
 		return nil, err
 	}
 	l.mu.Lock()
@@ -461,63 +444,13 @@ func (s *Store) runServerAgent(ctx context.Context, m *Machine, logf func(string
 // machine's server certificate, and a client certificate from tender's CA
 // required, as dockerd --tlsverify in a VM wants.
 func (m *Machine) serverTLS() (*tls.Config, error) {
-	read := func(rel string) ([]byte, error) { return os.ReadFile(filepath.Join(m.Dir, rel)) }
-	cert, err := read(ServerCert)
+	ca, server, err := m.serverCredentials()
 	if err != nil {
 		return nil, err
 	}
-	key, err := read(ServerKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := read(filepath.Join(ClientCerts, CACertFile))
-	if err != nil {
-		return nil, err
-	}
-	conf, err := provision.ServerTLS(ca, provision.KeyPair{CertPEM: cert, KeyPEM: key})
+	conf, err := provision.ServerTLS(ca, server)
 	if err != nil {
 		return nil, fmt.Errorf("%w (run `tender regenerate-certs%s`)", err, NameArg(m.Name))
 	}
 	return conf, nil
-}
-
-// regenerateServerCerts is regenerate-certs for a server machine: the
-// certificates are all on the host (the host agent serves the server one),
-// so they are written and a running host agent is started again to use
-// them. Nothing on the server changes.
-func (s *Store) regenerateServerCerts(m *Machine, ca *provision.CA, client bool, st vm.State) error {
-	server, err := ca.IssueServer(hostAlias(m.Name))
-	if err != nil {
-		return err
-	}
-	files := []struct {
-		rel  string
-		data []byte
-		perm os.FileMode
-	}{{ServerCert, server.CertPEM, 0o644}, {ServerKey, server.KeyPEM, 0o600}}
-	if client {
-		c, err := ca.IssueClient("tender client " + m.Name)
-		if err != nil {
-			return err
-		}
-		files = append(files, []struct {
-			rel  string
-			data []byte
-			perm os.FileMode
-		}{
-			{filepath.Join(ClientCerts, ClientCert), c.CertPEM, 0o644},
-			{filepath.Join(ClientCerts, ClientKey), c.KeyPEM, 0o600},
-			{filepath.Join(ClientCerts, CACertFile), ca.CertPEM, 0o644},
-		}...)
-	}
-	for _, f := range files {
-		if err := atomicfile.Write(filepath.Join(m.Dir, f.rel), f.data, f.perm); err != nil {
-			return err
-		}
-	}
-	if st.Live() {
-		s.stopHostAgent(m)
-		s.ensureHostAgent(m)
-	}
-	return nil
 }

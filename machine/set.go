@@ -23,8 +23,8 @@ type SetResult struct {
 	NextBoot bool
 }
 
-// setKeys are the settings Set changes: the machine's size.
-var setKeys = []string{config.KeyCPUs, config.KeyMemory, config.KeyDiskSize}
+// SetKeys are the settings Set changes: the machine's size.
+var SetKeys = []string{config.KeyCPUs, config.KeyMemory, config.KeyDiskSize}
 
 // Set changes machine name's CPUs, memory and data disk size for good, in
 // its machine.yaml (`tender set`, and `tender up --cpus` as in Colima). CPU
@@ -38,13 +38,9 @@ func (s *Store) Set(ctx context.Context, name string, flags config.Layer) (*SetR
 		return nil, err
 	}
 	defer unlock()
-	return s.set(ctx, name, flags)
-}
-
-func (s *Store) set(ctx context.Context, name string, flags config.Layer) (*SetResult, error) {
 	for _, key := range config.Keys() {
-		if flags.IsSet(key) && !slices.Contains(setKeys, key) {
-			return nil, fmt.Errorf("set changes %s only, not %s", strings.Join(setKeys, ", "), key)
+		if flags.IsSet(key) && !slices.Contains(SetKeys, key) {
+			return nil, fmt.Errorf("set changes %s only, not %s", strings.Join(SetKeys, ", "), key)
 		}
 	}
 	m, err := s.Load(name, config.Layer{})
@@ -94,10 +90,8 @@ func (s *Store) checkDiskChange(m *Machine, wantMiB int, st vm.State) error {
 	case st == vm.Saved:
 		return fmt.Errorf("machine %q is saved, and nothing touches the disk of a saved machine: run `tender up%s` (or `tender down%s` after it) first, then set --disksize; nothing was changed", m.Name, NameArg(m.Name), NameArg(m.Name))
 	}
-	if _, ok := m.driver.(vm.DiskCreator); ok {
-		if _, grows := m.driver.(vm.DiskGrower); !grows {
-			return fmt.Errorf("the %s driver's data disk cannot grow (VirtualBox resizes only VDI and VHD disks, and tender's is a VMDK); nothing was changed", m.driver.Name())
-		}
+	if _, ok := m.driver.(vm.DiskCreator); ok { // only a raw disk grows
+		return fmt.Errorf("the %s driver's data disk cannot grow (VirtualBox resizes only VDI and VHD disks, and tender's is a VMDK); nothing was changed", m.driver.Name())
 	}
 	return nil
 }
@@ -137,7 +131,7 @@ func (m *Machine) DiskSizeMiB() int {
 // boot; the guest's agent grows the filesystem when it mounts it. A
 // setting smaller than the disk (machine.yaml edited by hand) is not
 // followed: the disk keeps its size, with a warning.
-func (s *Store) growDisk(ctx context.Context, m *Machine) error {
+func (s *Store) growDisk(m *Machine) error {
 	have, want := m.DiskSizeMiB(), m.Settings.DiskSizeMiB
 	switch {
 	case want == have:
@@ -147,14 +141,10 @@ func (s *Store) growDisk(ctx context.Context, m *Machine) error {
 		return nil
 	}
 	fmt.Fprintf(s.Progress, "growing the data disk of machine %q from %s to %s…\n", m.Name, config.FormatSize(have), config.FormatSize(want))
-	size := int64(want) << 20
-	if g, ok := m.driver.(vm.DiskGrower); ok {
-		if err := g.GrowDisk(ctx, m.Spec(), size); err != nil {
-			return fmt.Errorf("growing the data disk: %w", err)
-		}
-	} else if _, ok := m.driver.(vm.DiskCreator); ok {
+	if _, ok := m.driver.(vm.DiskCreator); ok { // only a raw disk grows
 		return fmt.Errorf("the %s driver's data disk cannot grow; set disksize back to %s in %s", m.driver.Name(), config.FormatSize(have), MachineFile)
-	} else if err := growRaw(filepath.Join(m.Dir, DiskFile), size); err != nil {
+	}
+	if err := growRaw(filepath.Join(m.Dir, DiskFile), int64(want)<<20); err != nil {
 		return err
 	}
 	m.Runtime.DiskSizeMiB = want

@@ -52,7 +52,7 @@ func TestSetSticksAndGrowsTheDiskAtTheNextBoot(t *testing.T) {
 	if m.DiskSizeMiB() != 1024 {
 		t.Errorf("before the boot the disk is %d MiB, want the 1024 it has", m.DiskSizeMiB())
 	}
-	if err := s.growDisk(ctx, m); err != nil {
+	if err := s.growDisk(m); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(filepath.Join(m.Dir, DiskFile))

@@ -164,6 +164,17 @@ func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error)
 		return Info{}, notExistError(name)
 	}
 	m, state := st.Machine, st.State
+	if m.IsServer() { // no image, CPUs, memory or disk of tender's
+		info := Info{
+			Name: name, State: state, Driver: m.driver.Name(), DriverReason: s.explainDriver(m.Settings),
+			Server: m.Settings.SSHHost, SSHPort: m.Settings.SSHPort, DockerPort: m.Runtime.DockerPort,
+			Paths: m.Paths(), Networks: []NetworkInfo{}, Runtime: m.Runtime, Versions: Versions{CLI: cliVersion},
+		}
+		if state == Running {
+			info.DockerHost = m.DockerHost()
+		}
+		return info, nil
+	}
 	info := Info{
 		Name: name, State: state, Driver: m.driver.Name(), DriverReason: s.explainDriver(m.Settings),
 		SSHPort: m.Runtime.SSHPort, DockerPort: m.Runtime.DockerPort,
@@ -172,15 +183,6 @@ func (s *Store) Info(ctx context.Context, name, cliVersion string) (Info, error)
 		Paths:    m.Paths(),
 		Networks: []NetworkInfo{},
 		Runtime:  m.Runtime,
-	}
-	if m.IsServer() {
-		info.Server, info.SSHPort = m.Settings.SSHHost, m.Settings.SSHPort
-		info.ISO, info.CPUs, info.MemoryMiB, info.DiskSizeMiB = "", 0, 0, 0
-		info.Versions = Versions{CLI: cliVersion}
-		if state == Running {
-			info.DockerHost = m.DockerHost()
-		}
-		return info, nil
 	}
 	if sz, ok := m.driver.(vm.StateSizer); ok && state == Saved {
 		info.SavedBytes = sz.StateSize(m.Spec())

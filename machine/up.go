@@ -88,7 +88,7 @@ func (s *Store) Up(ctx context.Context, name string, flags config.Layer) (*UpRes
 			return nil, err
 		}
 		if state != vm.Saved { // a saved machine's disk is as its memory left it
-			if err := s.growDisk(ctx, m); err != nil {
+			if err := s.growDisk(m); err != nil {
 				return nil, err
 			}
 		}
@@ -417,20 +417,11 @@ func pemBody(der []byte) []byte {
 }
 
 func (m *Machine) installServerCerts(ctx context.Context, c *provision.Client) error {
-	read := func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(m.Dir, p)) }
-	ca, err := read(filepath.Join(ClientCerts, CACertFile))
+	ca, server, err := m.serverCredentials()
 	if err != nil {
 		return err
 	}
-	cert, err := read(ServerCert)
-	if err != nil {
-		return err
-	}
-	key, err := read(ServerKey)
-	if err != nil {
-		return err
-	}
-	return provision.InstallServerCerts(ctx, c, ca, cert, key)
+	return provision.InstallServerCerts(ctx, c, ca, server.CertPEM, server.KeyPEM)
 }
 
 // bootError adds the serial console's last lines to a boot failure.

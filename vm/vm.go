@@ -153,13 +153,6 @@ type DiskCreator interface {
 	CreateDisk(ctx context.Context, s Spec, userdata io.Reader, size int64) error
 }
 
-// DiskGrower is implemented by drivers with a disk format of their own
-// (DiskCreator) that can make a stopped machine's data disk larger. A raw
-// disk (no DiskCreator) is grown by extending the file.
-type DiskGrower interface {
-	GrowDisk(ctx context.Context, s Spec, size int64) error
-}
-
 // StartWarner has a one-line warning for the user before Start, such as
 // "no hardware acceleration: this will be slow"; "" means none.
 type StartWarner interface {
