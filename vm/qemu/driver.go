@@ -69,6 +69,8 @@ func (d *Driver) host(s vm.Spec) (Host, error) {
 	}
 	if d.Accel != "" && d.Accel != Auto {
 		h.Accel = d.Accel
+	} else if h.Accel == KVM && kvmFailedBefore(s.Dir) {
+		h.Accel = TCG
 	}
 	if d.Shares == Share9p || len(s.Shares) == 0 {
 		h.Virtiofsd = nil
@@ -189,6 +191,11 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 		return startError(s, err)
 	}
 	if in == "" {
+		if host.Accel == KVM && (d.Accel == "" || d.Accel == Auto) {
+			if err := d.watchKVM(ctx, s); errors.Is(err, errKVMFailed) {
+				return d.startWithTCG(ctx, s)
+			}
+		}
 		return nil
 	}
 	err = d.waitResumed(ctx, s)
