@@ -42,6 +42,10 @@ func Factory(verbose bool, log io.Writer) machine.DriverFactory {
 				d.Shares = qemu.Share9p
 			}
 			d.Warn = func(line string) { fmt.Fprintln(os.Stderr, line) }
+			if self, err := os.Executable(); err == nil {
+				// tender itself compresses a saved machine's stream.
+				d.StreamFilter = []string{self, "qemu-state"}
+			}
 			return d, nil
 		case "virtualbox":
 			return virtualbox.New(run, s.VBoxManage), nil

@@ -27,6 +27,7 @@ func testSpec() vm.Spec {
 // tail is the argv every unix amd64 host shares after -smp/-m.
 func unixTail(extra ...string) []string {
 	out := []string{
+		"-device", "virtio-balloon-pci,free-page-reporting=on",
 		"-boot", "d", "-cdrom", "/home/u/.tender/cache/tender-v1.0.0.iso",
 		"-drive", "file=/home/u/.tender/machines/default/disk.raw,if=virtio,format=raw,discard=unmap",
 		"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2022-:22,hostfwd=tcp:127.0.0.1:2376-:2376",
@@ -56,6 +57,7 @@ var armBoot = KernelBoot{
 // comes after the NAT NIC.
 func armTail(extra ...string) []string {
 	out := []string{
+		"-device", "virtio-balloon-pci,free-page-reporting=on",
 		"-kernel", "/home/u/.tender/machines/default/vmlinuz",
 		"-initrd", "/home/u/.tender/machines/default/initrd.img",
 		"-append", "console=ttyAMA0 quiet",
@@ -208,6 +210,7 @@ func TestCmdline(t *testing.T) {
 			want: []string{
 				`C:\Program Files\qemu\qemu-system-x86_64.exe`,
 				"-machine", "q35", "-accel", "whpx", "-smp", "2", "-m", "2048",
+				"-device", "virtio-balloon-pci,free-page-reporting=on",
 				"-boot", "d", "-cdrom", "/home/u/.tender/cache/tender-v1.0.0.iso",
 				"-drive", "file=/home/u/.tender/machines/default/disk.raw,if=virtio,format=raw,discard=unmap",
 				"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2022-:22,hostfwd=tcp:127.0.0.1:2376-:2376",
@@ -267,6 +270,7 @@ func TestCmdline(t *testing.T) {
 			spec: arm,
 			host: Host{GOOS: "windows", GOARCH: "arm64", Accel: TCG, QMPPort: 49152},
 			want: cat([]string{"qemu-system-aarch64", "-machine", "virt", "-accel", "tcg,thread=single", "-cpu", "max", "-smp", "2", "-m", "2048",
+				"-device", "virtio-balloon-pci,free-page-reporting=on",
 				"-kernel", "/home/u/.tender/machines/default/vmlinuz",
 				"-initrd", "/home/u/.tender/machines/default/initrd.img",
 				"-append", "console=ttyAMA0 quiet",

@@ -17,8 +17,7 @@ import (
 
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/runner"
-	"github.com/tenderdev/tender/shellquote"
-	"github.com/tenderdev/tender/vm"
+		"github.com/tenderdev/tender/vm"
 )
 
 // Driver runs each machine as one detached QEMU process, driven through its
@@ -40,6 +39,10 @@ type Driver struct {
 	// StartDaemon starts a program that outlives tender, logging to logPath,
 	// and returns its pid; nil means runner.StartDetached.
 	StartDaemon func(logPath, name string, args ...string) (int, error)
+	// StreamFilter is a command that, with the word compress or
+	// decompress after it, filters a saved machine's stream from stdin to
+	// stdout (tender itself: see CompressStream); none saves it raw.
+	StreamFilter []string
 	// Warn prints a one-line warning for the user (a saved state that
 	// cannot be resumed); nil: none is printed.
 	Warn func(line string)
@@ -171,10 +174,10 @@ func (d *Driver) Start(ctx context.Context, s vm.Spec) error {
 		return err
 	}
 	fp := fingerprint(s, host, argv[0])
-	in, warning := d.incoming(s, fp)
+	uri, in, warning := d.incoming(s, fp)
 	d.warn(warning)
 	if in != "" {
-		argv = append(argv, "-incoming", "exec:cat "+shellquote.Quote(in))
+		argv = append(argv, "-incoming", uri)
 	}
 	if err := writeBootFile(s, fp); err != nil {
 		return err

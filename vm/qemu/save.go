@@ -47,6 +47,9 @@ type Fingerprint struct {
 	MemoryMiB int      `json:"memory_mib"` //
 	Shares    []string `json:"shares"`     // tag:9p or tag:virtiofs, in order
 	MAC       string   `json:"mac"`        // the tender network NIC's, or ""
+	// Stream is how the saved stream is stored: StreamRaw or StreamZstd
+	// (StateMetaFile only; it does not bind the machine).
+	Stream string `json:"stream,omitempty"`
 }
 
 // fileID names a file by path, size and modification time: a rebuilt ISO or
@@ -181,7 +184,12 @@ func (d *Driver) Save(ctx context.Context, s vm.Spec) error {
 	if _, err := call("stop", nil); err != nil {
 		return err
 	}
-	if _, err := call("migrate", map[string]string{"uri": "exec:cat > " + shellquote.Quote(tmp)}); err != nil {
+	uri := "exec:cat > " + shellquote.Quote(tmp)
+	if len(d.StreamFilter) > 0 {
+		boot.Stream = StreamZstd
+		uri = "exec:" + d.filter("compress") + " > " + shellquote.Quote(tmp)
+	}
+	if _, err := call("migrate", map[string]string{"uri": uri}); err != nil {
 		undo()
 		return fmt.Errorf("saving %q: %w", s.Name, err)
 	}
@@ -271,17 +279,18 @@ func (d *Driver) StateSize(s vm.Spec) int64 {
 	return fi.Size()
 }
 
-// incoming decides how Start boots a saved machine: the path of the stream
-// to load (moved to StateLoadingFile), or "" to boot cold, with the reason
+// incoming decides how Start boots a saved machine: the -incoming URI and
+// the path of the stream to load (moved to StateLoadingFile), or "" to boot
+// cold, with the reason
 // for the user when a state was there but cannot be used.
-func (d *Driver) incoming(s vm.Spec, now Fingerprint) (path, warning string) {
+func (d *Driver) incoming(s vm.Spec, now Fingerprint) (uri, path, warning string) {
 	state := filepath.Join(s.Dir, StateFile)
 	if _, err := os.Stat(state); err != nil {
-		return "", ""
+		return "", "", ""
 	}
-	discard := func(why string) (string, string) {
+	discard := func(why string) (string, string, string) {
 		_ = d.DiscardState(s)
-		return "", discardWarning(s.Name, why)
+		return "", "", discardWarning(s.Name, why)
 	}
 	saved, err := readFingerprint(filepath.Join(s.Dir, StateMetaFile))
 	if err != nil {
@@ -290,11 +299,29 @@ func (d *Driver) incoming(s vm.Spec, now Fingerprint) (path, warning string) {
 	if !saved.equal(now) {
 		return discard("changed since the save: " + saved.differences(now))
 	}
+	uri = "exec:cat " + shellquote.Quote(filepath.Join(s.Dir, StateLoadingFile))
+	switch {
+	case saved.Stream == StreamZstd && len(d.StreamFilter) == 0:
+		return discard("it is compressed, and this tender has no way to read it")
+	case saved.Stream == StreamZstd:
+		uri = "exec:" + d.filter("decompress") + " < " + shellquote.Quote(filepath.Join(s.Dir, StateLoadingFile))
+	case saved.Stream != StreamRaw:
+		return discard("it is stored as " + saved.Stream + ", which this tender cannot read")
+	}
 	loading := filepath.Join(s.Dir, StateLoadingFile)
 	if err := os.Rename(state, loading); err != nil {
 		return discard(err.Error())
 	}
-	return loading, ""
+	return uri, loading, ""
+}
+
+// filter is the shell command of StreamFilter with verb.
+func (d *Driver) filter(verb string) string {
+	words := make([]string, 0, len(d.StreamFilter)+1)
+	for _, w := range append(slices.Clone(d.StreamFilter), verb) {
+		words = append(words, shellquote.Quote(w))
+	}
+	return strings.Join(words, " ")
 }
 
 // waitResumed waits for QEMU to load the stream and lets the guest run;

@@ -47,15 +47,36 @@ func TestIncomingMatchingState(t *testing.T) {
 	if d.StateSize(s) != 4 {
 		t.Errorf("StateSize = %d, want 4", d.StateSize(s))
 	}
-	path, warning := d.incoming(s, fingerprint(s, host, "/bin/true"))
-	if warning != "" || path != filepath.Join(s.Dir, StateLoadingFile) {
-		t.Fatalf("incoming = %q, %q", path, warning)
+	uri, path, warning := d.incoming(s, fingerprint(s, host, "/bin/true"))
+	if warning != "" || path != filepath.Join(s.Dir, StateLoadingFile) || uri != "exec:cat '"+path+"'" {
+		t.Fatalf("incoming = %q, %q, %q", uri, path, warning)
 	}
 	if _, err := os.Stat(filepath.Join(s.Dir, StateFile)); err == nil {
 		t.Error("the state is still under its name while QEMU loads it: a later Start could load it again")
 	}
 	if st, _ := d.State(t.Context(), s); st != vm.Stopped {
 		t.Errorf("State while loading (no QEMU) = %s, want stopped", st)
+	}
+}
+
+// A compressed stream loads through the filter that wrote it; a tender
+// without one discards it with one line.
+func TestIncomingCompressed(t *testing.T) {
+	s, host := savedSpec(t)
+	fp := fingerprint(s, host, "/bin/true")
+	saved := fp
+	saved.Stream = StreamZstd
+	writeSaved(t, s, saved)
+	d := &Driver{StreamFilter: []string{"/opt/my tender/tender", "qemu-state"}}
+	uri, path, warning := d.incoming(s, fp)
+	want := "exec:'/opt/my tender/tender' 'qemu-state' 'decompress' < '" + path + "'"
+	if warning != "" || uri != want {
+		t.Fatalf("incoming = %q, %q; want %q", uri, warning, want)
+	}
+	writeSaved(t, s, saved)
+	uri, path, warning = (&Driver{}).incoming(s, fp)
+	if uri != "" || path != "" || !strings.Contains(warning, "compressed") {
+		t.Errorf("without a filter: incoming = %q, %q, %q", uri, path, warning)
 	}
 }
 
@@ -73,7 +94,7 @@ func TestIncomingChangedMachine(t *testing.T) {
 			d := &Driver{}
 			writeSaved(t, s, fingerprint(s, host, "/bin/true"))
 			change(&s, &host)
-			path, warning := d.incoming(s, fingerprint(s, host, "/bin/true"))
+			_, path, warning := d.incoming(s, fingerprint(s, host, "/bin/true"))
 			if path != "" || !strings.Contains(warning, name) || strings.Contains(warning, "\n") {
 				t.Errorf("incoming = %q, %q; want no path and one line naming %s", path, warning, name)
 			}
@@ -89,12 +110,12 @@ func TestIncomingChangedMachine(t *testing.T) {
 func TestIncomingDamaged(t *testing.T) {
 	s, host := savedSpec(t)
 	d := &Driver{}
-	if path, warning := d.incoming(s, fingerprint(s, host, "/bin/true")); path != "" || warning != "" {
+	if _, path, warning := d.incoming(s, fingerprint(s, host, "/bin/true")); path != "" || warning != "" {
 		t.Errorf("no state: incoming = %q, %q", path, warning)
 	}
 	writeSaved(t, s, fingerprint(s, host, "/bin/true"))
 	os.WriteFile(filepath.Join(s.Dir, StateMetaFile), []byte("{torn"), 0o600)
-	path, warning := d.incoming(s, fingerprint(s, host, "/bin/true"))
+	_, path, warning := d.incoming(s, fingerprint(s, host, "/bin/true"))
 	if path != "" || !strings.Contains(warning, "damaged") {
 		t.Errorf("incoming = %q, %q", path, warning)
 	}
