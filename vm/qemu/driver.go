@@ -17,7 +17,7 @@ import (
 
 	"github.com/tenderdev/tender/iso"
 	"github.com/tenderdev/tender/runner"
-		"github.com/tenderdev/tender/vm"
+	"github.com/tenderdev/tender/vm"
 )
 
 // Driver runs each machine as one detached QEMU process, driven through its
