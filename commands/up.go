@@ -62,7 +62,7 @@ one boot.`,
 					}
 				}
 				env.updateDockerContext(res.Machine, c.Bool("activate"))
-				env.adviseVersions(c, res.Machine)
+				env.adviseVersions(c, res.Machine, res.AgentVersion)
 				fmt.Fprintf(env.Stderr, "To connect the docker CLI to it, run:\n    eval \"$(tender shellinit%s)\"\n", machine.NameArg(name))
 				return nil
 			})

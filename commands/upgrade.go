@@ -46,7 +46,7 @@ after; a stopped one boots the new image at its next ` + "`tender up`" + `.
 				m := res.Up.Machine
 				fmt.Fprintf(env.Stderr, "machine %q is running again; Docker answered after %.1fs\n", name, res.Up.Took.Seconds())
 				env.updateDockerContext(m, false)
-				env.adviseVersions(c, m)
+				env.adviseVersions(c, m, "")
 				return nil
 			})
 		},
@@ -55,13 +55,18 @@ after; a stopped one boots the new image at its next ` + "`tender up`" + `.
 
 // adviseVersions prints, on stderr, what to do when this tender, the
 // machine's image and its running agent disagree in a way that matters.
-func (env *Env) adviseVersions(c *cli.Context, m *machine.Machine) {
+// agent is the agent's version when the caller knows it ("": ask the
+// guest).
+func (env *Env) adviseVersions(c *cli.Context, m *machine.Machine, agent string) {
 	v := machine.Versions{CLI: env.version(), Image: m.Runtime.ISOVersion}
 	if img, err := iso.Open(m.Settings.ISO); err == nil {
 		v.Image = img.Version() // the file may have changed since (tender download)
 	}
-	if agent, err := m.AgentVersion(c.Context); err == nil {
-		v.Agent = agent
+	v.Agent = agent
+	if agent == "" {
+		if a, err := m.AgentVersion(c.Context); err == nil {
+			v.Agent = a
+		}
 	}
 	for _, a := range v.Advice(m.Name) {
 		fmt.Fprintf(env.Stderr, "tender: %s\n", a)

@@ -30,6 +30,9 @@ type UpResult struct {
 	AlreadyRunning bool
 	Took           time.Duration
 	Phases         []Phase // for --verbose
+	// AgentVersion is the guest agent's, when up asked it on its way (""
+	// when it did not).
+	AgentVersion string
 }
 
 // Phase is one timed step of a boot as seen from the host.
@@ -220,23 +223,62 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitReady waits for SSH (with the pinned host key), then for docker's
-// /_ping over TLS, and checks the guest serves our server certificate.
+// waitReady waits for SSH (with the pinned host key) and for docker's /_ping
+// over TLS, and checks the guest serves our server certificate. On a cold
+// boot it waits for SSH first; after a resume (remount) it pings Docker at
+// once, while SSH mounts the shares again. Over SSH it also asks the agent
+// its version, for UpResult.AgentVersion.
 func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res *UpResult, remount bool) error {
 	ctx, cancel := context.WithTimeout(ctx, m.Settings.BootTimeout)
 	defer cancel()
 	prog := newProgress(s.Progress, start)
 	defer prog.done()
 
-	prog.set("waiting for SSH")
-	client, err := m.waitSSH(ctx)
-	if err != nil {
-		return m.bootError("SSH did not answer", err)
+	// SSH is dialled beside the wait for Docker: after a resume both
+	// answer at once, and the shares are mounted again meanwhile.
+	sshDone := make(chan error, 1)
+	var client *provision.Client
+	go func() {
+		c, err := m.waitSSH(ctx)
+		if err != nil {
+			sshDone <- m.bootError("SSH did not answer", err)
+			return
+		}
+		client = c
+		res.Phases = append(res.Phases, Phase{"ssh answered", time.Since(start)})
+		if remount {
+			s.remountShares(ctx, m, c)
+		}
+		if v, err := c.Agent(ctx, api.Version()); err == nil {
+			res.AgentVersion = strings.TrimSpace(string(v))
+		}
+		sshDone <- nil
+	}()
+	sshWaited := false
+	waitSSH := func() error {
+		if sshWaited {
+			return nil
+		}
+		sshWaited = true
+		return <-sshDone
 	}
-	defer client.Close()
-	res.Phases = append(res.Phases, Phase{"ssh answered", time.Since(start)})
+	defer func() {
+		waitSSH()
+		if client != nil {
+			client.Close()
+		}
+	}()
 
-	prog.set("waiting for Docker")
+	if remount {
+		prog.set("waiting for Docker")
+	} else {
+		prog.set("waiting for SSH")
+		if err := waitSSH(); err != nil {
+			return err
+		}
+		prog.set("waiting for Docker")
+	}
+	var err error
 	for {
 		err = m.pingDocker(ctx)
 		if err == nil {
@@ -244,6 +286,9 @@ func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res 
 		}
 		var wrongCert *wrongServerCertError
 		if errors.As(err, &wrongCert) {
+			if err := waitSSH(); err != nil {
+				return err
+			}
 			prog.set("installing the server certificate")
 			if err := m.installServerCerts(ctx, client); err != nil {
 				return err
@@ -255,19 +300,20 @@ func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res 
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	res.Phases = append(res.Phases, Phase{"docker answered", time.Since(start)})
+	dockerAt := time.Since(start)
+	if err := waitSSH(); err != nil {
+		return err
+	}
+	res.Phases = append(res.Phases, Phase{"docker answered", dockerAt})
 	res.Phases = append(res.Phases, guestPhases(filepath.Join(m.Dir, SerialLog))...)
 	if len(m.Settings.DNS) > 0 {
 		// The override lives in the guest's /run: set it on every boot.
 		if _, err := client.Agent(ctx, api.SetDNS(m.Settings.DNS)); err != nil {
 			fmt.Fprintf(s.Progress, "warning: setting the guest's name servers (`dns`): %v\n", err)
 		}
-	}
-	if remount {
-		s.remountShares(ctx, m, client)
 	}
 	return nil
 }

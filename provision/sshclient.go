@@ -31,7 +31,7 @@ var ErrHostKeyMismatch = errors.New("ssh host key mismatch")
 const waitAttemptTimeout = 15 * time.Second
 
 // waitRetryInterval is the pause between attempts in WaitForSSH.
-const waitRetryInterval = time.Second
+const waitRetryInterval = 250 * time.Millisecond
 
 // Client is an SSH connection to a guest. It is safe for concurrent use; each
 // method opens its own session.
