@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"runtime/debug"
 	"testing"
 )
 
@@ -26,5 +27,27 @@ func TestMedian(t *testing.T) {
 	}
 	if m := median([]float64{4, 1, 2, 3}); m != 2.5 {
 		t.Fatalf("median = %v", m)
+	}
+}
+
+func TestHelloBuildArgs(t *testing.T) {
+	info := &debug.BuildInfo{Settings: []debug.BuildSetting{
+		{Key: "-buildmode", Value: "exe"},
+		{Key: "-tags", Value: "urfave_cli_no_docs"},
+		{Key: "-trimpath", Value: "true"},
+		{Key: "CGO_ENABLED", Value: "0"},
+		{Key: "GOARCH", Value: "amd64"},
+		{Key: "GOOS", Value: "linux"},
+		{Key: "GOAMD64", Value: "v1"},
+	}}
+	envs, args := helloBuildArgs(info, true)
+	if want := []string{"CGO_ENABLED=0", "GOARCH=amd64", "GOOS=linux", "GOAMD64=v1"}; !reflect.DeepEqual(envs, want) {
+		t.Errorf("envs = %q, want %q", envs, want)
+	}
+	if want := []string{"-tags", "urfave_cli_no_docs", "-trimpath", "-ldflags", "-s -w"}; !reflect.DeepEqual(args, want) {
+		t.Errorf("args = %q, want %q", args, want)
+	}
+	if _, args := helloBuildArgs(&debug.BuildInfo{}, false); len(args) != 0 {
+		t.Errorf("args of an unstripped default build = %q, want none", args)
 	}
 }

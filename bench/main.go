@@ -11,6 +11,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/buildinfo"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -130,13 +133,22 @@ func run() (err error) {
 	}
 	res["guest_mem_used_bytes"] = mem
 
-	step("shellinit and status (50 runs each)")
+	step("shellinit and status (50 runs each), shellinit paired with a Go hello-world")
+	hello, err := buildHello(tmp)
+	if err != nil {
+		return err
+	}
+	shellMs, helloMs, vsHello, err := versusHello(hello, "shellinit", 50)
+	if err != nil {
+		return err
+	}
+	res["shellinit_ms"], res["hello_ms"], res["shellinit_vs_hello"] = round(shellMs, 2), round(helloMs, 2), round(vsHello, 2)
+	statusMs, err := commandMillis("status", 50)
+	if err != nil {
+		return err
+	}
+	res["status_ms"] = round(statusMs, 2)
 	for _, cmd := range []string{"shellinit", "status"} {
-		ms, err := commandMillis(cmd, 50)
-		if err != nil {
-			return err
-		}
-		res[cmd+"_ms"] = round(ms, 2)
 		children, err := childProcesses(cmd)
 		if err != nil {
 			return err
@@ -319,6 +331,112 @@ func commandMillis(cmd string, n int) (float64, error) {
 		ds = append(ds, float64(time.Since(start).Microseconds())/1000)
 	}
 	return median(ds), nil
+}
+
+// versusHello times tender CMD and the hello-world program n times each,
+// alternating (hello, tender, hello, tender …) so that both see the same
+// load on the host. It returns the two medians and the median of the
+// per-pair ratios (tender over hello): a pair shares its moment's load, so
+// the ratio stays steady while the host's load swings.
+func versusHello(hello, cmd string, n int) (cmdMs, helloMs, ratio float64, err error) {
+	var cs, hs, rs []float64
+	for i := 0; i < n; i++ {
+		h, err := runMillis(exec.Command(hello))
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("%s: %w", hello, err)
+		}
+		c := exec.Command(tenderBin, cmd)
+		c.Env = env()
+		t, err := runMillis(c)
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("tender %s: %w", cmd, err)
+		}
+		cs, hs, rs = append(cs, t), append(hs, h), append(rs, t/h)
+	}
+	return median(cs), median(hs), median(rs), nil
+}
+
+func runMillis(c *exec.Cmd) (float64, error) {
+	start := time.Now()
+	if err := c.Run(); err != nil {
+		return 0, err
+	}
+	return float64(time.Since(start).Microseconds()) / 1000, nil
+}
+
+// helloProgram is what shellinit_vs_hello compares tender with: the least
+// a Go program does, printing a line to stdout as shellinit does.
+const helloProgram = `package main
+
+import "fmt"
+
+func main() { fmt.Println("hello, world") }
+`
+
+// buildHello builds helloProgram into dir/hello with the flags bin/tender
+// was built with (helloBuildArgs), so that the two differ only in what
+// tender itself links and runs.
+func buildHello(dir string) (string, error) {
+	info, err := buildinfo.ReadFile(tenderBin)
+	if err != nil {
+		return "", fmt.Errorf("reading the build flags of %s: %w", tenderBin, err)
+	}
+	src := filepath.Join(dir, "hello")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(helloProgram), 0o644); err != nil {
+		return "", err
+	}
+	// The go line sets the GODEBUG defaults; the toolchain's own, as `go
+	// mod init` writes it (tender's go.mod names the same).
+	gomod := "module hello\n\ngo " + strings.TrimPrefix(info.GoVersion, "go") + "\n"
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return "", err
+	}
+	envs, args := helloBuildArgs(info, stripped(tenderBin))
+	bin := filepath.Join(src, "hello")
+	c := exec.Command("go", append(append([]string{"build"}, args...), "-o", bin, ".")...)
+	c.Dir = src
+	c.Env = append(os.Environ(), envs...)
+	if out, err := c.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the hello-world: %w: %s", err, out)
+	}
+	return bin, nil
+}
+
+// helloBuildArgs turns a binary's build info into the environment and go
+// build flags that build another program the same way. -ldflags is not in
+// the build info of a -trimpath build, so stripped (no symbol table, as
+// -ldflags=-s leaves a binary) stands for it; the -X stamps do not matter to
+// another program.
+func helloBuildArgs(info *debug.BuildInfo, stripped bool) (envs, args []string) {
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "CGO_ENABLED", "GOARCH", "GOOS", "GOAMD64", "GOARM64":
+			envs = append(envs, s.Key+"="+s.Value)
+		case "-tags":
+			args = append(args, "-tags", s.Value)
+		case "-trimpath":
+			if s.Value == "true" {
+				args = append(args, "-trimpath")
+			}
+		}
+	}
+	if stripped {
+		args = append(args, "-ldflags", "-s -w")
+	}
+	return envs, args
+}
+
+// stripped reports whether the ELF binary at path has no symbol table.
+func stripped(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return f.Section(".symtab") == nil
 }
 
 // childProcesses counts the programs one run of tender CMD starts, with

@@ -44,8 +44,18 @@ type Env struct {
 }
 
 // Run runs the command line env.Args, with flags accepted after a
-// command's arguments (Intersperse).
+// command's arguments (Intersperse). The plain shellinit and status lines
+// that shell profiles run take the instant path (instantLine), which does
+// not build the app.
 func Run(ctx context.Context, env *Env) error {
+	if l, ok := parseInstantLine(env.Args); ok && env.LookupEnv != nil {
+		return l.run(ctx, env)
+	}
+	return runApp(ctx, env)
+}
+
+// runApp runs env.Args through the urfave/cli app.
+func runApp(ctx context.Context, env *Env) error {
 	app := New(env)
 	args := Intersperse(app, env.Args)
 	// urfave's `help nosuch` is "No help topic for 'nosuch'", exit 3.
@@ -242,11 +252,17 @@ func verbose(c *cli.Context) bool {
 
 // store builds the machine store for this invocation.
 func (env *Env) store(c *cli.Context) (*machine.Store, error) {
+	return env.storeFor(verbose(c))
+}
+
+// storeFor builds the machine store, echoing external commands when
+// verbose.
+func (env *Env) storeFor(verbose bool) (*machine.Store, error) {
 	home, err := Home(env.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	st := env.NewStore(home, verbose(c), env.Stderr)
+	st := env.NewStore(home, verbose, env.Stderr)
 	if st.Download == nil {
 		st.Download = env.downloader()
 	}

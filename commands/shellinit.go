@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -46,58 +47,80 @@ Windows.`,
 			if err != nil {
 				return err
 			}
-			var sh shellinit.Shell
-			if c.IsSet("shell") {
-				if sh, err = shellinit.ParseShell(c.String("shell")); err != nil {
-					return err
-				}
-			} else {
-				// On Windows, the shell that started tender: PowerShell,
-				// cmd or Git Bash (the parent process's name).
-				sh = shellinit.Detect(env.Getenv, runtime.GOOS, parentProcessName())
-			}
-			opts := shellinit.Options{Unset: c.Bool("unset"), Getenv: env.Getenv, Machine: name, ShellFlag: c.IsSet("shell")}
-			if c.Bool("no-proxy") {
-				opts.NoProxy = "127.0.0.1"
-				if _, changed := shellinit.AddNoProxy(env.Getenv("NO_PROXY")+env.Getenv("no_proxy"), opts.NoProxy); !changed && !opts.Unset {
-					fmt.Fprintln(env.Stderr, "tender: 127.0.0.1 is already in NO_PROXY")
-				}
-			}
-			if opts.Unset {
-				return shellinit.Render(env.Stdout, shellinit.DockerVars(0, "", ""), sh, opts)
-			}
-			st, err := env.store(c)
-			if err != nil {
-				return err
-			}
-			m, err := st.Running(c.Context, name)
-			if err != nil {
-				return err
-			}
-			vars := shellinit.DockerVars(m.Runtime.DockerPort, m.CertPath(), name)
-			host, certs := m.DockerHost(), m.CertPath()
-			if c.Bool("unix") {
-				if runtime.GOOS == "windows" {
-					return fmt.Errorf("--unix: the docker.sock forward is not available on Windows; use the TCP address (tender shellinit)")
-				}
-				vars = shellinit.SocketVars(m.SocketPath(), name)
-				host, certs = "unix://"+m.SocketPath(), ""
-				if _, err := os.Stat(m.SocketPath()); err != nil {
-					fmt.Fprintf(env.Stderr, "tender: %s is not there: the host agent serves it (`tender up%s` restarts a host agent that died; see hostagent.log)\n", m.SocketPath(), machine.NameArg(name))
-				}
-			}
-			if env.Getenv("DOCKER_HOST") == host && env.Getenv("DOCKER_CERT_PATH") == certs {
-				fmt.Fprintf(env.Stderr, "tender: your shell is already set for machine %q\n", name)
-			}
-			// Render to a buffer so a failure prints nothing half-done.
-			var out bytes.Buffer
-			if err := shellinit.Render(&out, vars, sh, opts); err != nil {
-				return err
-			}
-			_, err = env.Stdout.Write(out.Bytes())
-			return err
+			return runShellinit(c.Context, env, shellinitOptions{
+				Name: name, Shell: c.String("shell"), ShellSet: c.IsSet("shell"),
+				Unset: c.Bool("unset"), NoProxy: c.Bool("no-proxy"), Unix: c.Bool("unix"),
+				Verbose: verbose(c),
+			})
 		},
 	}
+}
+
+// shellinitOptions are shellinit's machine and flags, from the app's
+// command line or from the instant path's (instantLine).
+type shellinitOptions struct {
+	Name     string
+	Shell    string // --shell, when ShellSet
+	ShellSet bool
+	Unset    bool
+	NoProxy  bool
+	Unix     bool
+	Verbose  bool
+}
+
+func runShellinit(ctx context.Context, env *Env, o shellinitOptions) error {
+	name := o.Name
+	var sh shellinit.Shell
+	var err error
+	if o.ShellSet {
+		if sh, err = shellinit.ParseShell(o.Shell); err != nil {
+			return err
+		}
+	} else {
+		// On Windows, the shell that started tender: PowerShell,
+		// cmd or Git Bash (the parent process's name).
+		sh = shellinit.Detect(env.Getenv, runtime.GOOS, parentProcessName())
+	}
+	opts := shellinit.Options{Unset: o.Unset, Getenv: env.Getenv, Machine: name, ShellFlag: o.ShellSet}
+	if o.NoProxy {
+		opts.NoProxy = "127.0.0.1"
+		if _, changed := shellinit.AddNoProxy(env.Getenv("NO_PROXY")+env.Getenv("no_proxy"), opts.NoProxy); !changed && !opts.Unset {
+			fmt.Fprintln(env.Stderr, "tender: 127.0.0.1 is already in NO_PROXY")
+		}
+	}
+	if opts.Unset {
+		return shellinit.Render(env.Stdout, shellinit.DockerVars(0, "", ""), sh, opts)
+	}
+	st, err := env.storeFor(o.Verbose)
+	if err != nil {
+		return err
+	}
+	m, err := st.Running(ctx, name)
+	if err != nil {
+		return err
+	}
+	vars := shellinit.DockerVars(m.Runtime.DockerPort, m.CertPath(), name)
+	host, certs := m.DockerHost(), m.CertPath()
+	if o.Unix {
+		if runtime.GOOS == "windows" {
+			return fmt.Errorf("--unix: the docker.sock forward is not available on Windows; use the TCP address (tender shellinit)")
+		}
+		vars = shellinit.SocketVars(m.SocketPath(), name)
+		host, certs = "unix://"+m.SocketPath(), ""
+		if _, err := os.Stat(m.SocketPath()); err != nil {
+			fmt.Fprintf(env.Stderr, "tender: %s is not there: the host agent serves it (`tender up%s` restarts a host agent that died; see hostagent.log)\n", m.SocketPath(), machine.NameArg(name))
+		}
+	}
+	if env.Getenv("DOCKER_HOST") == host && env.Getenv("DOCKER_CERT_PATH") == certs {
+		fmt.Fprintf(env.Stderr, "tender: your shell is already set for machine %q\n", name)
+	}
+	// Render to a buffer so a failure prints nothing half-done.
+	var out bytes.Buffer
+	if err := shellinit.Render(&out, vars, sh, opts); err != nil {
+		return err
+	}
+	_, err = env.Stdout.Write(out.Bytes())
+	return err
 }
 
 func shellNames() string {

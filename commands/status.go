@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"context"
 	"fmt"
+	"text/template"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,29 +40,35 @@ Name, State and DockerHost (set when running):
 				return err
 			}
 			return withMachine(env, c, func(st *machine.Store, name string) error {
-				status, err := st.Status(c.Context, name)
-				if err != nil {
-					return err
-				}
-				s := statusInfo{Name: name, State: status.State, DockerHost: status.DockerHost()}
-				switch {
-				case tmpl != nil:
-					err = writeTemplate(env.Stdout, tmpl, s)
-				case format == "json":
-					err = writeJSON(env.Stdout, s)
-				default:
-					_, err = fmt.Fprintln(env.Stdout, status.State)
-				}
-				if err != nil {
-					return err
-				}
-				if code := StatusExitCode(status.State); code != 0 {
-					return cli.Exit("", code)
-				}
-				return nil
+				return printStatus(c.Context, env, st, name, format, tmpl)
 			})
 		},
 	}
+}
+
+// printStatus prints machine name's state as format (and tmpl, its parsed
+// template) asks, and returns the state's exit status as a cli.Exit.
+func printStatus(ctx context.Context, env *Env, st *machine.Store, name, format string, tmpl *template.Template) error {
+	status, err := st.Status(ctx, name)
+	if err != nil {
+		return err
+	}
+	s := statusInfo{Name: name, State: status.State, DockerHost: status.DockerHost()}
+	switch {
+	case tmpl != nil:
+		err = writeTemplate(env.Stdout, tmpl, s)
+	case format == "json":
+		err = writeJSON(env.Stdout, s)
+	default:
+		_, err = fmt.Fprintln(env.Stdout, status.State)
+	}
+	if err != nil {
+		return err
+	}
+	if code := StatusExitCode(status.State); code != 0 {
+		return cli.Exit("", code)
+	}
+	return nil
 }
 
 // StatusExitCode is `tender status`'s exit status for a state: 0 only for
