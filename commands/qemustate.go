@@ -7,11 +7,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tenderdev/tender/vm/qemu"
+	"github.com/tenderdev/tender/statestream"
 )
 
 // qemuStateCommand is the filter QEMU pipes a saved machine's stream
-// through (qemu.Driver.StreamFilter): stdin to stdout, compressed or back.
+// through (the QEMU driver's StreamFilter): stdin to stdout, compressed or back.
 func qemuStateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "qemu-state",
@@ -24,9 +24,9 @@ func qemuStateCommand() *cli.Command {
 			var err error
 			switch c.Args().First() {
 			case "compress":
-				err = qemu.CompressStream(in, out)
+				err = statestream.Compress(in, out)
 			case "decompress":
-				err = qemu.DecompressStream(in, out)
+				err = statestream.Decompress(in, out)
 			default:
 				return fmt.Errorf("qemu-state takes compress or decompress, got %q", c.Args().First())
 			}

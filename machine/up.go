@@ -254,13 +254,12 @@ func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res 
 		}
 		sshDone <- nil
 	}()
-	sshWaited := false
+	sshWaited, sshErr := false, error(nil)
 	waitSSH := func() error {
-		if sshWaited {
-			return nil
+		if !sshWaited {
+			sshWaited, sshErr = true, <-sshDone
 		}
-		sshWaited = true
-		return <-sshDone
+		return sshErr
 	}
 	defer func() {
 		waitSSH()
@@ -298,8 +297,17 @@ func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res 
 		if ctx.Err() != nil {
 			return m.bootError("Docker did not answer", err)
 		}
+		if sshWaited && sshErr != nil {
+			return sshErr
+		}
 		select {
 		case <-ctx.Done():
+		case err := <-sshDone:
+			// SSH gave up first (a wrong host key): that is the error.
+			sshWaited, sshErr = true, err
+			if err != nil {
+				return err
+			}
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

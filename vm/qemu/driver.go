@@ -41,7 +41,7 @@ type Driver struct {
 	StartDaemon func(logPath, name string, args ...string) (int, error)
 	// StreamFilter is a command that, with the word compress or
 	// decompress after it, filters a saved machine's stream from stdin to
-	// stdout (tender itself: see CompressStream); none saves it raw.
+	// stdout (tender itself: see package statestream); none saves it raw.
 	StreamFilter []string
 	// Warn prints a one-line warning for the user (a saved state that
 	// cannot be resumed); nil: none is printed.

@@ -1,4 +1,4 @@
-package qemu
+package statestream
 
 import (
 	"bytes"
@@ -18,10 +18,10 @@ func TestStreamRoundTrip(t *testing.T) {
 	rand.Read(random)
 	in.Write(random)
 	var packed, out bytes.Buffer
-	if err := CompressStream(bytes.NewReader(in.Bytes()), &packed); err != nil {
+	if err := Compress(bytes.NewReader(in.Bytes()), &packed); err != nil {
 		t.Fatal(err)
 	}
-	if err := DecompressStream(bytes.NewReader(packed.Bytes()), &out); err != nil {
+	if err := Decompress(bytes.NewReader(packed.Bytes()), &out); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(out.Bytes(), in.Bytes()) {
@@ -38,11 +38,11 @@ func TestStreamTruncated(t *testing.T) {
 	in := bytes.Repeat([]byte("guest page "), 1<<16)
 	rand.Read(in[:4096])
 	var packed bytes.Buffer
-	if err := CompressStream(bytes.NewReader(in), &packed); err != nil {
+	if err := Compress(bytes.NewReader(in), &packed); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := DecompressStream(bytes.NewReader(packed.Bytes()[:packed.Len()/2]), &out); err == nil {
+	if err := Decompress(bytes.NewReader(packed.Bytes()[:packed.Len()/2]), &out); err == nil {
 		t.Error("a truncated stream decompressed without an error")
 	}
 }
