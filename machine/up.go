@@ -297,9 +297,6 @@ func (s *Store) waitReady(ctx context.Context, m *Machine, start time.Time, res 
 		if ctx.Err() != nil {
 			return m.bootError("Docker did not answer", err)
 		}
-		if sshWaited && sshErr != nil {
-			return sshErr
-		}
 		select {
 		case <-ctx.Done():
 		case err := <-sshDone:
