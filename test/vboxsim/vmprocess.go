@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tenderdev/tender/shellquote"
+	"github.com/tenderdev/tender/test/kvmprobe"
 )
 
 // vmProcessEnv, when set to a VM's UUID, makes the program the VM process
@@ -34,8 +35,23 @@ func (r *registry) argvFile(v *VM) string { return filepath.Join(r.home, "run", 
 
 func logDir(v *VM) string { return filepath.Join(v.Dir, "Logs") }
 
-// accel is kvm when /dev/kvm can be opened, else tcg.
-func accel() string {
+// accel is kvm when /dev/kvm can be opened and boots the VM's DVD (the
+// ISO) here, else tcg: a host that is itself a VM may have a KVM that
+// stops the guest at its boot loader, which VirtualBox on such a host
+// would not meet (it brings its own hypervisor).
+func accel(v *VM, qemu string) string {
+	dvd := ""
+	for _, a := range v.Attachments {
+		if a.Type == "dvddrive" && a.Medium != "" && a.Medium != "emptydrive" {
+			dvd = a.Medium
+		}
+	}
+	if dvd != "" {
+		if kvmprobe.Usable(qemu, dvd) {
+			return "kvm"
+		}
+		return "tcg"
+	}
 	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
 		f.Close()
 		return "kvm"
@@ -196,7 +212,7 @@ func startVM(c *cmd) error {
 		qemu = "qemu-system-x86_64"
 	}
 	qmp := c.reg.qmpSocket(v)
-	argv, err := qemuArgv(v, qemu, qmp, accel(), incoming, flatExtent)
+	argv, err := qemuArgv(v, qemu, qmp, accel(v, qemu), incoming, flatExtent)
 	if err != nil {
 		return failf("%v", err)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/tenderdev/tender/agent/api"
 	"github.com/tenderdev/tender/internal/testfakes"
 	"github.com/tenderdev/tender/provision"
+	"github.com/tenderdev/tender/test/kvmprobe"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -224,7 +225,7 @@ func Start(t testing.TB, opts Options) *VM {
 	for _, p := range opts.Forward {
 		vm.Ports[p] = testfakes.FreeTCPPort(t)
 	}
-	args := Cmdline(opts, vm.SSHPort, vm.DockerPort, vm.Ports, vm.SerialLog, vm.qmp, kvmUsable())
+	args := Cmdline(opts, vm.SSHPort, vm.DockerPort, vm.Ports, vm.SerialLog, vm.qmp, kvmprobe.Usable("qemu-system-x86_64", opts.ISO))
 	vm.cmd = exec.Command("qemu-system-x86_64", args...)
 	var stderr bytes.Buffer
 	vm.cmd.Stderr = &stderr
@@ -285,15 +286,6 @@ func Cmdline(opts Options, sshPort, dockerPort int, forwards map[int]int, serial
 		"-qmp", "unix:"+qmp+",server=on,wait=off",
 		"-no-reboot",
 	)
-}
-
-func kvmUsable() bool {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
 }
 
 // Serial returns the serial console so far.
