@@ -10,33 +10,29 @@ package kvmprobe
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/tenderdev/tender/vm/qemu"
 )
 
-// watch bounds one probe: under a KVM that works the boot loader writes
-// its first line well within it (under PVM QEMU stopped after 1.5 s).
-const watch = 15 * time.Second
-
-// Usable reports whether qemu (a qemu-system-* program) can boot iso with
+// Usable reports whether program (a qemu-system-* program) can boot iso with
 // -accel kvm here. It is false without a /dev/kvm that opens.
-func Usable(qemu, iso string) bool {
+func Usable(program, iso string) bool {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
 		return false
 	}
 	f.Close()
-	cache := cacheFile(qemu)
+	cache := cacheFile(program)
 	if b, err := os.ReadFile(cache); err == nil {
 		return strings.TrimSpace(string(b)) == "kvm"
 	}
-	ok, err := probe(qemu, iso)
+	ok, err := probe(program, iso)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kvmprobe: %v; using TCG\n", err)
 		return false
@@ -53,89 +49,49 @@ func Usable(qemu, iso string) bool {
 
 // cacheFile is where the answer for this host boot and this QEMU program
 // is kept.
-func cacheFile(qemu string) string {
-	id := "unknown"
-	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
-		id = strings.TrimSpace(string(b))
+func cacheFile(program string) string {
+	id := qemu.HostBootID()
+	if id == "" {
+		id = "unknown"
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("tender-kvmprobe-%s-%s", filepath.Base(qemu), id))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("tender-kvmprobe-%s-%s", filepath.Base(program), id))
 }
 
-// probe boots iso under KVM until its serial console is written (true),
-// QEMU reports an internal error (false), or watch has passed (true, as
-// vm/qemu decides).
-func probe(qemu, iso string) (bool, error) {
+// probe boots iso under KVM and watches it as tender's driver does
+// (qemu.KVMStopped): false when QEMU stopped the guest with a KVM
+// internal error.
+func probe(program, iso string) (bool, error) {
 	dir, err := os.MkdirTemp("", "kvmprobe")
 	if err != nil {
 		return false, err
 	}
 	defer os.RemoveAll(dir)
 	serial, qmp := filepath.Join(dir, "serial.log"), filepath.Join(dir, "qmp.sock")
-	cmd := exec.Command(qemu, "-accel", "kvm", "-cpu", "host", "-m", "256", "-nodefaults", "-no-user-config",
+	cmd := exec.Command(program, "-accel", "kvm", "-cpu", "host", "-m", "256", "-nodefaults", "-no-user-config",
 		"-display", "none", "-cdrom", iso, "-boot", "d", "-serial", "file:"+serial,
 		"-qmp", "unix:"+qmp+",server=on,wait=off", "-no-reboot")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return false, fmt.Errorf("starting %s: %w", qemu, err)
+		return false, fmt.Errorf("starting %s: %w", program, err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	defer func() { _ = cmd.Process.Kill(); <-exited }()
-	deadline := time.Now().Add(watch)
-	for time.Now().Before(deadline) {
+	running := func() bool {
 		select {
 		case <-exited:
-			return false, fmt.Errorf("%s -accel kvm exited at once: %s", qemu, strings.TrimSpace(stderr.String()))
-		case <-time.After(100 * time.Millisecond):
+			return false
+		default:
+			return true
 		}
-		if st, err := os.Stat(serial); err == nil && st.Size() > 0 {
-			return true, nil
-		}
-		if status(qmp) == "internal-error" {
-			return false, nil
-		}
+	}
+	status := func(ctx context.Context) (string, error) { return qemu.QueryStatus(ctx, "unix", qmp) }
+	if qemu.KVMStopped(context.Background(), serial, running, status) {
+		return false, nil
+	}
+	if st, err := os.Stat(serial); !running() && (err != nil || st.Size() == 0) {
+		return false, fmt.Errorf("%s -accel kvm exited at once: %s", program, strings.TrimSpace(stderr.String()))
 	}
 	return true, nil
-}
-
-// status is QEMU's run status over QMP, "" when it cannot be read.
-func status(sock string) string {
-	c, err := net.DialTimeout("unix", sock, time.Second)
-	if err != nil {
-		return ""
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	dec := json.NewDecoder(c)
-	var greeting map[string]any
-	if dec.Decode(&greeting) != nil {
-		return ""
-	}
-	for _, cmd := range []string{"qmp_capabilities", "query-status"} {
-		if _, err := fmt.Fprintf(c, `{"execute":%q}`+"\n", cmd); err != nil {
-			return ""
-		}
-		for {
-			var reply struct {
-				Return json.RawMessage `json:"return"`
-				Error  any             `json:"error"`
-			}
-			if dec.Decode(&reply) != nil || reply.Error != nil {
-				return ""
-			}
-			if reply.Return == nil { // an event
-				continue
-			}
-			if cmd == "query-status" {
-				var st struct {
-					Status string `json:"status"`
-				}
-				_ = json.Unmarshal(reply.Return, &st)
-				return st.Status
-			}
-			break
-		}
-	}
-	return ""
 }

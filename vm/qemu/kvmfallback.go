@@ -35,21 +35,34 @@ var errKVMFailed = errors.New("KVM internal error")
 // has passed; it returns errKVMFailed when QEMU stopped the guest with a
 // KVM internal error.
 func (d *Driver) watchKVM(ctx context.Context, s vm.Spec) error {
+	running := func() bool { _, err := d.runningPid(s); return err == nil }
+	status := func(ctx context.Context) (string, error) { return d.queryStatus(ctx, s) }
+	if KVMStopped(ctx, s.SerialLog, running, status) {
+		return errKVMFailed
+	}
+	return nil
+}
+
+// KVMStopped watches a QEMU just started with -accel kvm: true when status
+// reports QEMU stopped the guest with a KVM internal error, false once the
+// guest has written to serialLog, running says QEMU is gone, or kvmWatch
+// (or ctx) has passed. test/kvmprobe watches its probe with it too.
+func KVMStopped(ctx context.Context, serialLog string, running func() bool, status func(context.Context) (string, error)) bool {
 	ctx, cancel := context.WithTimeout(ctx, kvmWatch)
 	defer cancel()
 	for {
-		if st, err := os.Stat(s.SerialLog); err == nil && st.Size() > 0 {
-			return nil
+		if st, err := os.Stat(serialLog); err == nil && st.Size() > 0 {
+			return false
 		}
-		if _, err := d.runningPid(s); err != nil {
-			return nil
+		if !running() {
+			return false
 		}
-		if status, err := d.queryStatus(ctx, s); err == nil && status == "internal-error" {
-			return errKVMFailed
+		if st, err := status(ctx); err == nil && st == "internal-error" {
+			return true
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -61,7 +74,7 @@ func (d *Driver) startWithTCG(ctx context.Context, s vm.Spec) error {
 	if err := d.Stop(ctx, s, true); err != nil {
 		return err
 	}
-	if id := hostBootID(); id != "" {
+	if id := HostBootID(); id != "" {
 		_ = os.WriteFile(filepath.Join(s.Dir, KVMFailedFile), []byte(id+"\n"), 0o600)
 	}
 	d.warn("warning: this host's KVM stopped the guest at its firmware (QEMU: KVM internal error), so the machine boots with TCG, which is much slower; `accel: tcg` in machine.yaml (or TENDER_ACCEL=tcg) skips the try")
@@ -74,12 +87,12 @@ func (d *Driver) startWithTCG(ctx context.Context, s vm.Spec) error {
 // last started.
 func kvmFailedBefore(dir string) bool {
 	b, err := os.ReadFile(filepath.Join(dir, KVMFailedFile))
-	id := hostBootID()
+	id := HostBootID()
 	return err == nil && id != "" && strings.TrimSpace(string(b)) == id
 }
 
-// hostBootID is Linux's id of this boot of the host ("" elsewhere).
-func hostBootID() string {
+// HostBootID is Linux's id of this boot of the host ("" elsewhere).
+func HostBootID() string {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return ""

@@ -44,7 +44,7 @@ func TestWatchKVM(t *testing.T) {
 }
 
 func TestKVMFailedBefore(t *testing.T) {
-	if hostBootID() == "" {
+	if HostBootID() == "" {
 		t.Skip("no boot id on this host")
 	}
 	s := fakeSpec(t)
@@ -63,11 +63,32 @@ func TestKVMFailedBefore(t *testing.T) {
 	if got := accel(&Driver{Host: host}); got != KVM {
 		t.Errorf("after a failure in an earlier boot of the host: %s, want kvm", got)
 	}
-	os.WriteFile(filepath.Join(s.Dir, KVMFailedFile), []byte(hostBootID()+"\n"), 0o600)
+	os.WriteFile(filepath.Join(s.Dir, KVMFailedFile), []byte(HostBootID()+"\n"), 0o600)
 	if got := accel(&Driver{Host: host}); got != TCG {
 		t.Errorf("after a failure in this boot of the host: %s, want tcg", got)
 	}
 	if got := accel(&Driver{Host: host, Accel: KVM}); got != KVM {
 		t.Errorf("with accel: kvm asked for: %s, want kvm", got)
+	}
+}
+
+// TestQueryStatus: the status as QEMU reports it, events before the reply
+// skipped (QEMU interleaves them), and an error without a monitor.
+func TestQueryStatus(t *testing.T) {
+	ctx := context.Background()
+	for _, want := range []string{"internal-error", "running"} {
+		sock := filepath.Join(t.TempDir(), "qmp.sock")
+		serveQMP(t, sock, func(cmd string) []string {
+			if cmd == "query-status" {
+				return []string{`{"event": "RESUME", "timestamp": {}}`, `{"return": {"status": "` + want + `", "running": false}}`}
+			}
+			return nil
+		})
+		if got, err := QueryStatus(ctx, "unix", sock); err != nil || got != want {
+			t.Errorf("QueryStatus = %q, %v; want %q", got, err, want)
+		}
+	}
+	if got, err := QueryStatus(ctx, "unix", filepath.Join(t.TempDir(), "none.sock")); err == nil {
+		t.Errorf("QueryStatus without QEMU = %q, want an error", got)
 	}
 }

@@ -380,6 +380,21 @@ func (d *Driver) queryStatus(ctx context.Context, s vm.Spec) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return parseStatus(raw)
+}
+
+// QueryStatus is the run state of the QEMU whose monitor listens at
+// network/addr, for the tools that start QEMU themselves (test/kvmprobe).
+func QueryStatus(ctx context.Context, network, addr string) (string, error) {
+	raw, err := qmpRun(ctx, network, addr, "query-status", nil)
+	if err != nil {
+		return "", err
+	}
+	return parseStatus(raw)
+}
+
+// parseStatus reads query-status's reply.
+func parseStatus(raw []byte) (string, error) {
 	var st struct {
 		Status string `json:"status"`
 	}
